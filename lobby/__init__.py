@@ -1,0 +1,1 @@
+"""Lobby Guide: shared contracts (schema, settings) and the `lobby` command line."""

@@ -1,0 +1,223 @@
+"""The `lobby` command: one entry point, one subcommand per capability.
+
+Every subcommand has --help, prints JSON with --json where it reports something, and exits
+non-zero with a one-line error on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+
+from lobby.settings import Settings, load_settings
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def _time(text: str) -> time:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time of day (HH:MM): {text!r}") from None
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+    values = {
+        "site_file": getattr(args, "site", None),
+        "web_host": getattr(args, "host", None),
+        "web_port": getattr(args, "port", None),
+        "mqtt_host": getattr(args, "mqtt_host", None),
+        "mqtt_port": getattr(args, "mqtt_port", None),
+        "db_path": getattr(args, "db", None),
+        "sim_speed": getattr(args, "speed", None),
+        "sim_seed": getattr(args, "seed", None),
+        **overrides,
+    }
+    try:
+        return load_settings(getattr(args, "config", None), **values)
+    except ValueError as exc:
+        raise CliError(str(exc).splitlines()[0]) from None
+
+
+def _site(settings: Settings):  # type: ignore[no-untyped-def]
+    from queue_bridge.site import SiteConfigError, load_site
+
+    try:
+        return load_site(settings.site_file)
+    except SiteConfigError as exc:
+        raise CliError(str(exc)) from None
+
+
+# -- subcommands ---------------------------------------------------------------------------
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    from queue_bridge.server import build_app, serve
+
+    settings = _settings(args, embedded_broker=True if args.embedded_broker else None)
+    app = build_app(settings, _site(settings))
+    print(f"Lobby Guide bridge: http://{settings.web_host}:{settings.web_port}/", flush=True)
+    serve(app, settings)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from queue_bridge.server import build_app, serve
+
+    db = args.db or Path(tempfile.mkdtemp(prefix="lobby-demo-")) / "events.sqlite3"
+    settings = _settings(args, embedded_broker=True, db_path=db)
+    site = _site(settings)
+    app = build_app(settings, site, simulate=True, sim_start=args.start)
+    print(
+        f"Lobby Guide demo ({site.name.en}): open http://{settings.web_host}:{settings.web_port}/ "
+        f"on a phone or browser.\nMQTT broker 127.0.0.1:{settings.mqtt_port}, simulator at "
+        f"{settings.sim_speed:g}x from {args.start}. Press Ctrl-C to stop.",
+        flush=True,
+    )
+    serve(app, settings)
+    print("stopped.")
+    return 0
+
+
+def cmd_sim_queue(args: argparse.Namespace) -> int:
+    from queue_bridge.sim import simulate_day
+
+    settings = _settings(args)
+    site = _site(settings)
+    day = args.date or datetime.now(site.tz).date()
+    if args.dry_run:
+        events = simulate_day(site, day, seed=settings.sim_seed)
+        for e in events:
+            print(e.model_dump_json())
+        return 0
+    from queue_bridge.sim_publish import SimPublisher
+
+    sim = SimPublisher(site, settings, day=day, start_at=args.start)
+    sim.start()
+    if not sim.connected.wait(10):
+        sim.stop()
+        raise CliError(f"cannot connect to MQTT broker {settings.mqtt_host}:{settings.mqtt_port}; is it running?")
+    print(f"publishing {len(sim.events)} events for {day} at {settings.sim_speed:g}x ...", file=sys.stderr, flush=True)
+    try:
+        sim.join()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    result = {"published": sim.published, "total": len(sim.events), "day": day.isoformat()}
+    print(json.dumps(result) if args.json else f"published {sim.published} of {len(sim.events)} events")
+    return 0
+
+
+def cmd_opendata_export(args: argparse.Namespace) -> int:
+    from queue_bridge.opendata import waiting_time_rows, waiting_times_csv
+    from queue_bridge.store import EventStore
+
+    settings = _settings(args)
+    site = _site(settings)
+    if not Path(settings.db_path).exists():
+        raise CliError(f"no event log at {settings.db_path}; pass --db PATH")
+    store = EventStore(settings.db_path)
+    rows = waiting_time_rows(store.replay(), site)
+    store.close()
+    text = waiting_times_csv(rows)
+    if args.out:
+        tmp = Path(f"{args.out}.tmp")
+        tmp.write_text(text, encoding="utf-8", newline="")
+        tmp.replace(args.out)  # atomic: never a half-written file
+    else:
+        sys.stdout.write(text)
+    if args.json:
+        print(json.dumps({"rows": len(rows), "out": str(args.out) if args.out else None}), file=sys.stderr)
+    return 0
+
+
+# -- parser --------------------------------------------------------------------------------
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="settings YAML file (see README: Settings)")
+    p.add_argument("--site", type=Path, help="site YAML (queues, windows); default: bundled demo site")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("-v", "--verbose", action="store_true", help="log more")
+
+
+def _mqtt(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mqtt-host", help="MQTT broker host (default 127.0.0.1)")
+    p.add_argument("--mqtt-port", type=int, help="MQTT broker port (default 1883)")
+
+
+def _web(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="web server bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="web server port (default 8000)")
+    p.add_argument("--db", type=Path, help="SQLite event log path")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lobby", description="Lobby Guide: city-hall guidance robot and queue status.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="run broker, bridge, web page and simulator in one process")
+    _common(p), _mqtt(p), _web(p)
+    p.add_argument("--speed", type=float, help="simulated seconds per real second (default 30)")
+    p.add_argument("--seed", type=int, help="simulator random seed")
+    p.add_argument("--start", type=_time, default=time(9, 30), help="simulated time of day to start at (HH:MM)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("server", help="run the bridge and web server against an MQTT broker")
+    _common(p), _mqtt(p), _web(p)
+    p.add_argument("--embedded-broker", action="store_true", help="also run an in-process MQTT broker")
+    p.set_defaults(func=cmd_server)
+
+    sim = sub.add_parser("sim", help="simulators").add_subparsers(dest="sim", required=True, metavar="WHAT")
+    p = sim.add_parser("queue", help="publish a simulated city-hall day of ticket events over MQTT")
+    _common(p), _mqtt(p)
+    p.add_argument("--speed", type=float, help="simulated seconds per real second (default 30)")
+    p.add_argument("--seed", type=int, help="random seed (default 1)")
+    p.add_argument("--date", type=_date, help="service day to simulate (default today)")
+    p.add_argument("--start", type=_time, help="publish earlier events at once, then play from HH:MM")
+    p.add_argument("--dry-run", action="store_true", help="print the events as JSON lines instead")
+    p.set_defaults(func=cmd_sim_queue)
+
+    od = sub.add_parser("opendata", help="open data").add_subparsers(dest="od", required=True, metavar="WHAT")
+    p = od.add_parser("export", help="write waiting-times.csv (15-minute slots) from the event log")
+    _common(p)
+    p.add_argument("--db", type=Path, help="SQLite event log path")
+    p.add_argument("--out", type=Path, help="output CSV file (default: stdout)")
+    p.set_defaults(func=cmd_opendata_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except CliError as exc:
+        print(f"lobby: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

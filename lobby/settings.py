@@ -1,0 +1,56 @@
+"""One settings object for every process, from environment variables and/or a YAML file.
+
+Precedence (highest first): command-line flags, `LOBBY_*` environment variables, the YAML file
+named by `LOBBY_CONFIG` (or `--config`), defaults. Every field is documented in README.md.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOBBY_", extra="forbid")
+
+    site_file: Path | None = Field(None, description="Site YAML (queues, windows); default: bundled demo site")
+    db_path: Path = Field(Path("var/lobby-events.sqlite3"), description="SQLite event log")
+
+    web_host: str = Field("127.0.0.1", description="Address the web server binds to")
+    web_port: int = Field(8000, ge=0, le=65535)
+
+    mqtt_host: str = Field("127.0.0.1", description="MQTT broker host")
+    mqtt_port: int = Field(1883, ge=0, le=65535)
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    mqtt_tls_ca: Path | None = Field(None, description="CA file: enables TLS to the broker")
+    mqtt_client_id: str = Field("lobby-bridge", description="Stable id: the broker keeps its session")
+    embedded_broker: bool = Field(False, description="Run an in-process amqtt broker (demo)")
+
+    pull_url: str | None = Field(None, description="Calling-system snapshot URL to poll (pull adapter)")
+    pull_interval_s: float = Field(5.0, gt=0)
+
+    sim_speed: float = Field(30.0, gt=0, description="Simulated seconds per real second")
+    sim_seed: int = 1
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build settings from the YAML file (if any), the environment, then explicit overrides."""
+    file_values: dict[str, Any] = {}
+    path = config_file or os.environ.get("LOBBY_CONFIG")
+    if path:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text("utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"cannot read config file {path}: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ValueError(f"config file {path} must be a mapping of setting: value")
+        file_values = loaded
+    env_values = Settings().model_dump(exclude_unset=True)
+    merged = {**file_values, **env_values, **{k: v for k, v in overrides.items() if v is not None}}
+    return Settings.model_validate(merged)

@@ -1,0 +1,273 @@
+"""The live queue board: today's tickets and windows, folded from ticket-system events.
+
+Functional core, no I/O. The board is built so that the *order* in which events arrive does not
+matter: each ticket keeps all its events sorted by timestamp and its state is derived from the
+latest one, and each window keeps its latest open/close. Replaying the same set of events in any
+order, with any duplicates, gives the same board (a property test checks this).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from lobby.schema import EventType, NowCalling, QueueEvent
+from queue_bridge.site import SiteConfig
+
+# Tie-break for events with the same timestamp: the natural life-cycle order.
+_RANK = {
+    EventType.ISSUED: 0,
+    EventType.TRANSFERRED: 1,
+    EventType.CALLED: 2,
+    EventType.RECALLED: 3,
+    EventType.SERVED: 4,
+    EventType.NO_SHOW: 4,
+}
+
+
+class TicketState(StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVED = "served"
+    NO_SHOW = "no_show"
+
+
+_STATE_AFTER = {
+    EventType.ISSUED: TicketState.WAITING,
+    EventType.TRANSFERRED: TicketState.WAITING,
+    EventType.CALLED: TicketState.CALLED,
+    EventType.RECALLED: TicketState.CALLED,
+    EventType.SERVED: TicketState.SERVED,
+    EventType.NO_SHOW: TicketState.NO_SHOW,
+}
+
+
+class RejectReason(StrEnum):
+    UNKNOWN_QUEUE = "unknown_queue"
+    UNKNOWN_WINDOW = "unknown_window"
+    WINDOW_NOT_SERVING_QUEUE = "window_not_serving_queue"
+    TOPIC_MISMATCH = "topic_mismatch"
+
+
+def check_against_site(event: QueueEvent, site: SiteConfig, topic_queue: str | None = None) -> RejectReason | None:
+    """Why this (schema-valid) event cannot belong to this site, or None if it can."""
+    if topic_queue is not None and topic_queue != event.queue:
+        return RejectReason.TOPIC_MISMATCH
+    if site.queue(event.queue) is None:
+        return RejectReason.UNKNOWN_QUEUE
+    if event.to_queue is not None and site.queue(event.to_queue) is None:
+        return RejectReason.UNKNOWN_QUEUE
+    if event.window is not None:
+        window = next((w for w in site.windows if w.id == event.window), None)
+        if window is None:
+            return RejectReason.UNKNOWN_WINDOW
+        if event.type in (EventType.WINDOW_OPEN, EventType.WINDOW_CLOSE) and event.queue not in window.queues:
+            return RejectReason.WINDOW_NOT_SERVING_QUEUE
+    return None
+
+
+def _order_key(e: QueueEvent) -> tuple[datetime, int, str]:
+    return (e.ts, _RANK.get(e.type, 0), e.event_id)
+
+
+@dataclass
+class TicketRecord:
+    """Everything known about one ticket today, events sorted by time."""
+
+    number: str
+    events: list[QueueEvent] = field(default_factory=list)
+
+    def add(self, event: QueueEvent) -> None:
+        bisect.insort(self.events, event, key=_order_key)
+
+    @property
+    def issued_at(self) -> datetime | None:
+        return next((e.ts for e in self.events if e.type is EventType.ISSUED), None)
+
+    @property
+    def first_called_at(self) -> datetime | None:
+        return next((e.ts for e in self.events if e.type is EventType.CALLED), None)
+
+    @property
+    def queue(self) -> str:
+        """The queue the ticket is in now: where it was issued, or where it was last transferred to."""
+        current = self.events[0].queue
+        for e in self.events:
+            if e.type is EventType.ISSUED:
+                current = e.queue
+            elif e.type is EventType.TRANSFERRED and e.to_queue is not None:
+                current = e.to_queue
+        return current
+
+    @property
+    def state(self) -> TicketState:
+        return _STATE_AFTER[self.events[-1].type]
+
+    @property
+    def waiting_since(self) -> datetime:
+        """When the ticket joined its current queue (issue or last transfer)."""
+        since = self.events[0].ts
+        for e in self.events:
+            if e.type in (EventType.ISSUED, EventType.TRANSFERRED):
+                since = e.ts
+        return since
+
+
+@dataclass(frozen=True)
+class Service:
+    """One completed call-to-finish at a window: the raw material of service-time estimates."""
+
+    queue: str
+    window: str
+    called_at: datetime
+    finished_at: datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.called_at).total_seconds()
+
+
+@dataclass
+class QueueView:
+    """A read-only picture of one queue, as the estimator and the outputs need it."""
+
+    queue: str
+    waiting: list[tuple[datetime, str]]  # (waiting since, ticket), oldest first
+    now_calling: list[NowCalling]
+    open_windows: list[str]
+    served_today: int
+    no_show_today: int
+    services: list[Service]
+    waits: list[tuple[datetime, float]]  # (first called at, realized wait in s)
+
+
+class Board:
+    """Today's state of every queue at one site."""
+
+    def __init__(self, site: SiteConfig) -> None:
+        self.site = site
+        self.day: date | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._seen: set[str] = set()
+        self.tickets: dict[str, TicketRecord] = {}
+        self._window_events: dict[tuple[str, str], QueueEvent] = {}
+        #: The latest call at each window, whatever queue it was for: what its display shows.
+        self._last_call: dict[str, QueueEvent] = {}
+        self.last_event_at: datetime | None = None
+
+    def service_day(self, ts: datetime) -> date:
+        return ts.astimezone(self.site.tz).date()
+
+    def apply(self, event: QueueEvent) -> set[str]:
+        """Fold one event in; return the ids of the queues whose status may have changed.
+
+        Events of an earlier day than the board's are ignored (they belong to the log and the
+        open data, not to the live board); the first event of a later day starts a new board.
+        """
+        day = self.service_day(event.ts)
+        if self.day is None or day > self.day:
+            self.day = day
+            self._reset()
+        elif day < self.day:
+            return set()
+        if event.event_id in self._seen:
+            return set()
+        self._seen.add(event.event_id)
+        if self.last_event_at is None or event.ts > self.last_event_at:
+            self.last_event_at = event.ts
+
+        if event.type in (EventType.WINDOW_OPEN, EventType.WINDOW_CLOSE):
+            assert event.window is not None  # guaranteed by the schema
+            key = (event.queue, event.window)
+            current = self._window_events.get(key)
+            if current is None or _order_key(event) > _order_key(current):
+                self._window_events[key] = event
+            return {event.queue}
+
+        assert event.ticket is not None  # guaranteed by the schema
+        changed: set[str] = set()
+        if event.type in (EventType.CALLED, EventType.RECALLED) and event.window is not None:
+            shown = self._last_call.get(event.window)
+            if shown is None or _order_key(event) > _order_key(shown):
+                if shown is not None:
+                    changed.add(shown.queue)
+                self._last_call[event.window] = event
+        record = self.tickets.get(event.ticket)
+        before = record.queue if record else None
+        if record is None:
+            record = self.tickets[event.ticket] = TicketRecord(event.ticket)
+        record.add(event)
+        changed |= {record.queue, event.queue}
+        if before is not None:
+            changed.add(before)
+        if event.to_queue is not None:
+            changed.add(event.to_queue)
+        return changed
+
+    def apply_all(self, events: Iterable[QueueEvent]) -> set[str]:
+        changed: set[str] = set()
+        for e in events:
+            changed |= self.apply(e)
+        return changed
+
+    def open_windows(self, queue: str) -> list[str]:
+        return sorted(
+            w
+            for (q, w), e in self._window_events.items()
+            if q == queue and e.type is EventType.WINDOW_OPEN
+        )
+
+    def view(self, queue: str) -> QueueView:
+        """Derive the picture of one queue from the tickets' own histories."""
+        waiting: list[tuple[datetime, str]] = []
+        services: list[Service] = []
+        waits: list[tuple[datetime, float]] = []
+        served = no_show = 0
+        for record in self.tickets.values():
+            if record.queue != queue:
+                continue
+            state = record.state
+            if state is TicketState.WAITING:
+                waiting.append((record.waiting_since, record.number))
+            elif state is TicketState.SERVED:
+                served += 1
+            elif state is TicketState.NO_SHOW:
+                no_show += 1
+            self._collect_services(record, services, waits)
+        waiting.sort()
+        calling = [
+            NowCalling(window=w, ticket=e.ticket or "", called_at=e.ts)
+            for w, e in sorted(self._last_call.items())
+            if e.queue == queue
+        ]
+        return QueueView(
+            queue=queue,
+            waiting=waiting,
+            now_calling=calling,
+            open_windows=self.open_windows(queue),
+            served_today=served,
+            no_show_today=no_show,
+            services=sorted(services, key=lambda s: s.finished_at),
+            waits=sorted(waits),
+        )
+
+    @staticmethod
+    def _collect_services(
+        record: TicketRecord,
+        services: list[Service],
+        waits: list[tuple[datetime, float]],
+    ) -> None:
+        last_call: QueueEvent | None = None
+        for e in record.events:
+            if e.type is EventType.CALLED:
+                last_call = e
+            elif e.type is EventType.SERVED and last_call is not None and last_call.window is not None:
+                services.append(Service(record.queue, last_call.window, last_call.ts, e.ts))
+        issued, called = record.waiting_since, record.first_called_at
+        if called is not None and called >= issued:
+            waits.append((called, (called - issued).total_seconds()))

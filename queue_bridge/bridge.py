@@ -1,0 +1,118 @@
+"""The bridge: one place where validated events become durable, then live state, then outputs.
+
+Adapters (MQTT, HTTP pull, tests) call `ingest_raw` / `ingest`; outputs (MQTT status, SSE, API)
+register as listeners or read through `status` / `ticket`. The bridge owns the only lock on the
+board, so every reader sees a consistent picture.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lobby.schema import PayloadError, QueueEvent, QueueStatus, parse_event
+from queue_bridge.board import Board, check_against_site
+from queue_bridge.estimate import QueueLengthEstimator, WaitEstimator
+from queue_bridge.site import SiteConfig
+from queue_bridge.status import TicketInfo, queue_status, ticket_info
+from queue_bridge.store import EventStore
+
+log = logging.getLogger("lobby.bridge")
+
+StatusListener = Callable[[list[QueueStatus]], None]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: str
+    detail: str
+
+
+class Bridge:
+    def __init__(self, site: SiteConfig, store: EventStore, estimator: WaitEstimator | None = None) -> None:
+        self.site = site
+        self.store = store
+        self.estimator: WaitEstimator = estimator or QueueLengthEstimator()
+        self.board = Board(site)
+        self.counters: Counter[str] = Counter()
+        #: Health of each input/output link, set by the shells (e.g. {"mqtt": True}).
+        self.links: dict[str, bool] = {}
+        self._lock = threading.RLock()
+        self._listeners: list[StatusListener] = []
+
+    # -- start-up -------------------------------------------------------------------------
+    def recover(self) -> int:
+        """Rebuild the board from the log (the latest service day). Returns events replayed."""
+        n = 0
+        with self._lock:
+            for event in self.store.replay():
+                self.board.apply(event)
+                n += 1
+        log.info("recovered %d events from %s", n, self.store.path)
+        return n
+
+    def add_listener(self, listener: StatusListener) -> None:
+        self._listeners.append(listener)
+
+    # -- ingestion ------------------------------------------------------------------------
+    def validate(self, topic_queue: str | None, raw: bytes | str) -> QueueEvent | Rejected:
+        """Parse one raw payload and check it against the site; count and log what is rejected."""
+        try:
+            event = parse_event(raw)
+        except PayloadError as exc:
+            return self._reject("invalid_payload", str(exc))
+        reason = check_against_site(event, self.site, topic_queue)
+        if reason is not None:
+            return self._reject(reason.value, f"event {event.event_id}: {reason.value}")
+        return event
+
+    def _reject(self, reason: str, detail: str) -> Rejected:
+        self.counters[f"rejected_{reason}"] += 1
+        log.warning("rejected message: %s", detail)
+        return Rejected(reason, detail)
+
+    def ingest(self, events: Sequence[QueueEvent]) -> list[QueueEvent]:
+        """Make a batch durable, then apply it; returns the newly accepted events.
+
+        The store commits before the board changes, so anything visible has been logged.
+        """
+        accepted = self.store.append(events)
+        self.counters["accepted"] += len(accepted)
+        self.counters["duplicates"] += len(events) - len(accepted)
+        if not accepted:
+            return accepted
+        with self._lock:
+            changed = self.board.apply_all(accepted)
+            statuses = [self._status(q) for q in sorted(changed) if self.site.queue(q)]
+        for listener in self._listeners:
+            try:
+                listener(statuses)
+            except Exception:  # an output failing must not stop ingestion
+                log.exception("status listener failed")
+        return accepted
+
+    # -- reading --------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The bridge's clock: the latest event time, so a simulated day at any speed reads right."""
+        return self.board.last_event_at or datetime.now(UTC)
+
+    def _status(self, queue: str) -> QueueStatus:
+        return queue_status(self.board, self.estimator, queue, self.now())
+
+    def status(self, queue: str) -> QueueStatus | None:
+        if self.site.queue(queue) is None:
+            return None
+        with self._lock:
+            return self._status(queue)
+
+    def statuses(self) -> list[QueueStatus]:
+        with self._lock:
+            return [self._status(q.id) for q in self.site.queues]
+
+    def ticket(self, number: str) -> TicketInfo | None:
+        with self._lock:
+            return ticket_info(self.board, self.estimator, number, self.now())

@@ -1,0 +1,154 @@
+"""MQTT shell of the bridge: events in (QoS 1, acknowledged only after the log commits), status out.
+
+The client keeps a persistent session (stable client id, clean_session=False), so events published
+while the bridge is down or restarting wait at the broker and are redelivered; events received
+but not yet committed are not acknowledged, so the broker redelivers them too. Duplicates that
+result are dropped by `event_id`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from lobby.schema import QueueEvent, QueueStatus, events_topic, status_topic
+from lobby.settings import Settings
+from queue_bridge.bridge import Bridge, Rejected
+
+log = logging.getLogger("lobby.mqtt")
+
+BATCH_MAX = 500
+BATCH_WAIT_S = 0.005
+
+
+def make_client(settings: Settings, client_id: str, *, persistent: bool) -> mqtt.Client:
+    """A paho client configured from settings (credentials, TLS); not yet connected."""
+    client = mqtt.Client(
+        callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=not persistent,
+        protocol=mqtt.MQTTv311,
+        manual_ack=persistent,
+    )
+    if settings.mqtt_username:
+        password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+        client.username_pw_set(settings.mqtt_username, password)
+    if settings.mqtt_tls_ca:
+        client.tls_set(ca_certs=str(settings.mqtt_tls_ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    client.reconnect_delay_set(min_delay=1, max_delay=5)
+    client.max_inflight_messages_set(1000)
+    return client
+
+
+@dataclass(frozen=True)
+class _Inbound:
+    mid: int
+    qos: int
+    topic_queue: str | None
+    payload: bytes
+
+
+class MqttBridge:
+    """Subscribes to the site's event topics and publishes retained status for changed queues."""
+
+    def __init__(self, bridge: Bridge, settings: Settings) -> None:
+        self.bridge = bridge
+        self.settings = settings
+        self.site = bridge.site.site
+        self.client = make_client(settings, settings.mqtt_client_id, persistent=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.connected = threading.Event()
+        self._inbox: queue.Queue[_Inbound | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._run, name="lobby-ingest", daemon=True)
+        bridge.add_listener(self.publish_statuses)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        self._worker.start()
+        self.client.connect_async(self.settings.mqtt_host, self.settings.mqtt_port, keepalive=15)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self._inbox.put(None)
+        self._worker.join(timeout=5)
+
+    # -- paho callbacks (network thread): only hand over, never block -------------------
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.error("MQTT connection refused: %s", reason)
+            return
+        client.subscribe(events_topic(self.site), qos=1)
+        self.connected.set()
+        self.bridge.links["mqtt"] = True
+        log.info("connected to MQTT %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
+        # Re-publish retained status: the broker may have restarted without persistence.
+        self.publish_statuses(self.bridge.statuses())
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self.connected.clear()
+        self.bridge.links["mqtt"] = False
+        self.bridge.counters["mqtt_disconnects"] += 1
+        log.warning("MQTT disconnected (%s); reconnecting", reason)
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        parts = msg.topic.split("/")
+        topic_queue = parts[4] if len(parts) == 6 else None
+        self._inbox.put(_Inbound(msg.mid, msg.qos, topic_queue, msg.payload))
+
+    # -- ingest worker ----------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            first = self._inbox.get()
+            if first is None:
+                return
+            batch = [first]
+            try:
+                while len(batch) < BATCH_MAX:
+                    item = self._inbox.get(timeout=BATCH_WAIT_S)
+                    if item is None:
+                        self._inbox.put(None)
+                        break
+                    batch.append(item)
+            except queue.Empty:
+                pass
+            self._ingest_batch(batch)
+
+    def _ingest_batch(self, batch: list[_Inbound]) -> None:
+        events: list[QueueEvent] = []
+        for item in batch:
+            result = self.bridge.validate(item.topic_queue, item.payload)
+            if not isinstance(result, Rejected):
+                events.append(result)
+        # Nothing is acknowledged until the batch is stored: on a storage error (disk full, locked
+        # database) keep retrying, and the broker holds everything behind it meanwhile.
+        delay = 0.1
+        while True:
+            try:
+                self.bridge.ingest(events)
+                break
+            except Exception:
+                log.exception("could not store a batch of %d events; retrying in %.1fs", len(events), delay)
+                self.bridge.counters["store_errors"] += 1
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        for item in batch:  # rejected messages are acknowledged too: redelivery would not fix them
+            if item.qos > 0:
+                self.client.ack(item.mid, item.qos)
+
+    # -- status out -------------------------------------------------------------------------
+    def publish_statuses(self, statuses: list[QueueStatus]) -> None:
+        for status in statuses:
+            self.client.publish(
+                status_topic(self.site, status.queue), status.model_dump_json(), qos=1, retain=True
+            )

@@ -1,0 +1,74 @@
+"""Composition root: wires the bridge, its shells and (for the demo) broker and simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import time
+
+import uvicorn
+from fastapi import FastAPI
+
+from lobby.settings import Settings
+from queue_bridge.bridge import Bridge
+from queue_bridge.broker import EmbeddedBroker
+from queue_bridge.mqtt_io import MqttBridge
+from queue_bridge.sim_publish import SimPublisher
+from queue_bridge.site import SiteConfig, load_site
+from queue_bridge.store import EventStore
+from queue_bridge.web import create_app
+
+log = logging.getLogger("lobby.server")
+
+
+def build_app(settings: Settings, site: SiteConfig | None = None, simulate: bool = False, sim_start: time | None = None) -> FastAPI:
+    site = site or load_site(settings.site_file)
+    bridge = Bridge(site, EventStore(settings.db_path))
+    bridge.recover()
+
+    @asynccontextmanager
+    async def shells(app: FastAPI) -> AsyncIterator[None]:
+        broker = EmbeddedBroker(settings.mqtt_host, settings.mqtt_port) if settings.embedded_broker else None
+        if broker:
+            await broker.start()
+        mqtt = MqttBridge(bridge, settings)
+        mqtt.start()
+        app.state.mqtt = mqtt
+        poller_task = None
+        if settings.pull_url:
+            from queue_bridge.pull import poll_forever
+
+            poller_task = asyncio.create_task(poll_forever(bridge, settings.pull_url, settings.pull_interval_s))
+        sim = SimPublisher(site, settings, start_at=sim_start) if simulate else None
+        if sim:
+            sim.start()
+        try:
+            yield
+        finally:
+            if sim:
+                sim.stop()
+            if poller_task:
+                poller_task.cancel()
+            await asyncio.to_thread(mqtt.stop)
+            if broker:
+                await broker.stop()
+            bridge.store.close()
+
+    app = create_app(bridge, shells)
+    app.state.bridge = bridge
+    return app
+
+
+def serve(app: FastAPI, settings: Settings) -> None:
+    """Run uvicorn in the foreground; Ctrl-C / SIGTERM stop it and every shell cleanly."""
+    config = uvicorn.Config(
+        app,
+        host=settings.web_host,
+        port=settings.web_port,
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+        backlog=8192,
+    )
+    uvicorn.Server(config).run()

@@ -1,0 +1,90 @@
+"""The durable event log: SQLite in WAL mode, one transaction per batch.
+
+An event is *accepted* once its batch has committed; only then is it acknowledged to the broker
+and applied to the board. `event_id` is the primary key, so a redelivered or duplicated event is
+ignored by the database itself, even across restarts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lobby.schema import QueueEvent
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id  TEXT NOT NULL UNIQUE,
+    ts        TEXT NOT NULL,
+    queue     TEXT NOT NULL,
+    payload   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+"""
+
+
+class EventStore:
+    """Append-only event log. Thread-safe: one connection guarded by a lock."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed batch survives power loss, not only a process kill.
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def append(self, events: Sequence[QueueEvent]) -> list[QueueEvent]:
+        """Store a batch atomically; return the events that were new (duplicates are dropped)."""
+        if not events:
+            return []
+        accepted: list[QueueEvent] = []
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                for e in events:
+                    cur.execute(
+                        "INSERT OR IGNORE INTO events(event_id, ts, queue, payload) VALUES (?, ?, ?, ?)",
+                        (e.event_id, _utc_text(e.ts), e.queue, e.model_dump_json()),
+                    )
+                    if cur.rowcount == 1:
+                        accepted.append(e)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return accepted
+
+    def replay(self, since: datetime | None = None) -> Iterator[QueueEvent]:
+        """Every stored event (optionally from `since`), in the order they were accepted."""
+        with self._lock:
+            if since is None:
+                rows = self._db.execute("SELECT payload FROM events ORDER BY seq").fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT payload FROM events WHERE ts >= ? ORDER BY seq", (_utc_text(since),)
+                ).fetchall()
+        for (payload,) in rows:
+            yield QueueEvent.model_validate_json(payload)
+
+    def count(self) -> int:
+        with self._lock:
+            (n,) = self._db.execute("SELECT COUNT(*) FROM events").fetchone()
+        return int(n)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _utc_text(ts: datetime) -> str:
+    # Stored in UTC so that text order is time order.
+    return ts.astimezone(UTC).isoformat()

@@ -1,0 +1,27 @@
+"""ament_python-compatible setup: `colcon build` on a ROS 2 machine, `pip install .` anywhere else."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "lobby_guide"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    description="City-hall lobby guidance robot and live counter-queue status service",
+    license="Apache-2.0",
+    packages=find_packages(include=["lobby*", "queue_bridge*", "robot*", "perception*", "speech*"]),
+    package_data={"queue_bridge": ["static/*", "sites/*.yaml"]},
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/maps", glob("maps/*.yaml") + glob("maps/*.pgm")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.conf")),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    python_requires=">=3.10",
+    entry_points={"console_scripts": ["lobby = lobby.cli:main"]},
+)
