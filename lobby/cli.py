@@ -14,12 +14,20 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import NoReturn
 
 from lobby.settings import Settings, load_settings
 
 
 class CliError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that says where to find help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
 
 
 def _time(text: str) -> time:
@@ -111,8 +119,14 @@ def cmd_sim_queue(args: argparse.Namespace) -> int:
     sim.start()
     if not sim.connected.wait(10):
         sim.stop()
-        raise CliError(f"cannot connect to MQTT broker {settings.mqtt_host}:{settings.mqtt_port}; is it running?")
-    print(f"publishing {len(sim.events)} events for {day} at {settings.sim_speed:g}x ...", file=sys.stderr, flush=True)
+        raise CliError(
+            f"cannot connect to MQTT broker {settings.mqtt_host}:{settings.mqtt_port}; is it running?"
+        )
+    print(
+        f"publishing {len(sim.events)} events for {day} at {settings.sim_speed:g}x ...",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         sim.join()
     except KeyboardInterrupt:
@@ -168,25 +182,32 @@ def _web(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", type=Path, help="SQLite event log path")
 
 
+def _options(p: argparse.ArgumentParser, *groups: Callable[[argparse.ArgumentParser], None]) -> None:
+    for add in groups:
+        add(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lobby", description="Lobby Guide: city-hall guidance robot and queue status.")
+    parser = _Parser(prog="lobby", description="Lobby Guide: city-hall guidance robot and queue status.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="run broker, bridge, web page and simulator in one process")
-    _common(p), _mqtt(p), _web(p)
+    _options(p, _common, _mqtt, _web)
     p.add_argument("--speed", type=float, help="simulated seconds per real second (default 30)")
     p.add_argument("--seed", type=int, help="simulator random seed")
-    p.add_argument("--start", type=_time, default=time(9, 30), help="simulated time of day to start at (HH:MM)")
+    p.add_argument(
+        "--start", type=_time, default=time(9, 30), help="simulated time of day to start at (HH:MM)"
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("server", help="run the bridge and web server against an MQTT broker")
-    _common(p), _mqtt(p), _web(p)
+    _options(p, _common, _mqtt, _web)
     p.add_argument("--embedded-broker", action="store_true", help="also run an in-process MQTT broker")
     p.set_defaults(func=cmd_server)
 
     sim = sub.add_parser("sim", help="simulators").add_subparsers(dest="sim", required=True, metavar="WHAT")
     p = sim.add_parser("queue", help="publish a simulated city-hall day of ticket events over MQTT")
-    _common(p), _mqtt(p)
+    _options(p, _common, _mqtt)
     p.add_argument("--speed", type=float, help="simulated seconds per real second (default 30)")
     p.add_argument("--seed", type=int, help="random seed (default 1)")
     p.add_argument("--date", type=_date, help="service day to simulate (default today)")

@@ -18,7 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOBBY_", extra="forbid")
 
-    site_file: Path | None = Field(None, description="Site YAML (queues, windows); default: bundled demo site")
+    site_file: Path | None = Field(
+        None, description="Site YAML (queues, windows); default: bundled demo site"
+    )
     db_path: Path = Field(Path("var/lobby-events.sqlite3"), description="SQLite event log")
 
     web_host: str = Field("127.0.0.1", description="Address the web server binds to")

@@ -52,7 +52,9 @@ class RejectReason(StrEnum):
     TOPIC_MISMATCH = "topic_mismatch"
 
 
-def check_against_site(event: QueueEvent, site: SiteConfig, topic_queue: str | None = None) -> RejectReason | None:
+def check_against_site(
+    event: QueueEvent, site: SiteConfig, topic_queue: str | None = None
+) -> RejectReason | None:
     """Why this (schema-valid) event cannot belong to this site, or None if it can."""
     if topic_queue is not None and topic_queue != event.queue:
         return RejectReason.TOPIC_MISMATCH
@@ -217,9 +219,7 @@ class Board:
 
     def open_windows(self, queue: str) -> list[str]:
         return sorted(
-            w
-            for (q, w), e in self._window_events.items()
-            if q == queue and e.type is EventType.WINDOW_OPEN
+            w for (q, w), e in self._window_events.items() if q == queue and e.type is EventType.WINDOW_OPEN
         )
 
     def view(self, queue: str) -> QueueView:

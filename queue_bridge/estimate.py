@@ -66,4 +66,6 @@ class QueueLengthEstimator:
         # for short queues; the upper end allows for the spread of service times and one more service.
         lower = max(0.0, point * (1 - spread / 2) - per_ticket / (2 * windows))
         upper = point * (1 + spread) + per_ticket / windows
-        return WaitEstimate(point_s=round(point), lower_s=round(lower), upper_s=round(upper), method=self.method)
+        return WaitEstimate(
+            point_s=round(point), lower_s=round(lower), upper_s=round(upper), method=self.method
+        )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from lobby.schema import QueueEvent, QueueStatus, events_topic, status_topic
 from lobby.settings import Settings
@@ -31,7 +32,7 @@ BATCH_WAIT_S = 0.005
 def make_client(settings: Settings, client_id: str, *, persistent: bool) -> mqtt.Client:
     """A paho client configured from settings (credentials, TLS); not yet connected."""
     client = mqtt.Client(
-        callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+        callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
         clean_session=not persistent,
         protocol=mqtt.MQTTv311,
@@ -104,7 +105,7 @@ class MqttBridge:
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         parts = msg.topic.split("/")
         topic_queue = parts[4] if len(parts) == 6 else None
-        self._inbox.put(_Inbound(msg.mid, msg.qos, topic_queue, msg.payload))
+        self._inbox.put(_Inbound(msg.mid, msg.qos, topic_queue, bytes(msg.payload)))
 
     # -- ingest worker ----------------------------------------------------------------------
     def _run(self) -> None:

@@ -111,7 +111,9 @@ def waiting_times_csv(rows: list[dict[str, str]]) -> str:
     return out.getvalue()
 
 
-def queue_status_document(site: SiteConfig, statuses: list[QueueStatus], generated_at: datetime) -> dict[str, object]:
+def queue_status_document(
+    site: SiteConfig, statuses: list[QueueStatus], generated_at: datetime
+) -> dict[str, object]:
     """The `/opendata/queue-status.json` document: current state, names, licence, definitions."""
     return {
         "license": LICENSE,

@@ -23,7 +23,9 @@ from queue_bridge.web import create_app
 log = logging.getLogger("lobby.server")
 
 
-def build_app(settings: Settings, site: SiteConfig | None = None, simulate: bool = False, sim_start: time | None = None) -> FastAPI:
+def build_app(
+    settings: Settings, site: SiteConfig | None = None, simulate: bool = False, sim_start: time | None = None
+) -> FastAPI:
     site = site or load_site(settings.site_file)
     bridge = Bridge(site, EventStore(settings.db_path))
     bridge.recover()
@@ -40,7 +42,9 @@ def build_app(settings: Settings, site: SiteConfig | None = None, simulate: bool
         if settings.pull_url:
             from queue_bridge.pull import poll_forever
 
-            poller_task = asyncio.create_task(poll_forever(bridge, settings.pull_url, settings.pull_interval_s))
+            poller_task = asyncio.create_task(
+                poll_forever(bridge, settings.pull_url, settings.pull_interval_s)
+            )
         sim = SimPublisher(site, settings, start_at=sim_start) if simulate else None
         if sim:
             sim.start()

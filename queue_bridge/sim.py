@@ -10,9 +10,9 @@ The shell in `sim_publish.py` plays these events over MQTT at a chosen speed.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -58,7 +58,9 @@ class _EventLog:
         self.run_id = run_id
         self.events: list[QueueEvent] = []
 
-    def add(self, type_: EventType, ts: datetime, queue: str, ticket: str | None = None, window: str | None = None) -> None:
+    def add(
+        self, type_: EventType, ts: datetime, queue: str, ticket: str | None = None, window: str | None = None
+    ) -> None:
         self.events.append(
             QueueEvent(
                 event_id=f"{self.run_id}-{len(self.events):06d}",
@@ -71,7 +73,9 @@ class _EventLog:
         )
 
 
-def simulate_day(site: SiteConfig, day: date, seed: int = 1, profile: Profile | None = None, run_id: str = "sim") -> list[QueueEvent]:
+def simulate_day(
+    site: SiteConfig, day: date, seed: int = 1, profile: Profile | None = None, run_id: str = "sim"
+) -> list[QueueEvent]:
     """All events of one simulated day, sorted by time."""
     profile = profile or Profile()
     rng = random.Random(seed)
@@ -131,7 +135,9 @@ def simulate_day(site: SiteConfig, day: date, seed: int = 1, profile: Profile | 
     return log.events
 
 
-def _arrivals(site: SiteConfig, day: date, rng: random.Random, profile: Profile, opens: datetime, closes: datetime) -> list[_Ticket]:
+def _arrivals(
+    site: SiteConfig, day: date, rng: random.Random, profile: Profile, opens: datetime, closes: datetime
+) -> list[_Ticket]:
     """Non-homogeneous Poisson arrivals by thinning, numbered per queue (A001, A002, ...)."""
     tickets: list[_Ticket] = []
     for q in site.queues:
@@ -149,7 +155,9 @@ def _arrivals(site: SiteConfig, day: date, rng: random.Random, profile: Profile,
     return tickets
 
 
-def _break_schedule(site: SiteConfig, day: date, log: _EventLog) -> Callable[[str, datetime], datetime | None]:
+def _break_schedule(
+    site: SiteConfig, day: date, log: _EventLog
+) -> Callable[[str, datetime], datetime | None]:
     """Log window_close/open for the breaks; return a function: when does this window resume?"""
     spans: dict[str, list[tuple[datetime, datetime]]] = {}
     windows = {w.id: w for w in site.windows}

@@ -7,7 +7,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime
+from datetime import time as dtime
 
 from lobby.schema import QueueEvent, events_topic
 from lobby.settings import Settings
@@ -48,7 +49,9 @@ def play(
 class SimPublisher:
     """Runs `play` in a thread with its own MQTT client."""
 
-    def __init__(self, site: SiteConfig, settings: Settings, day: date | None = None, start_at: dtime | None = None) -> None:
+    def __init__(
+        self, site: SiteConfig, settings: Settings, day: date | None = None, start_at: dtime | None = None
+    ) -> None:
         self.site = site
         self.settings = settings
         self.day = day or datetime.now(site.tz).date()
@@ -63,12 +66,16 @@ class SimPublisher:
         self._thread = threading.Thread(target=self._run, name="lobby-sim", daemon=True)
 
     def _publish(self, e: QueueEvent) -> None:
-        self.client.publish(events_topic(self.site.site, e.queue), e.model_dump_json(exclude_none=True), qos=1)
+        self.client.publish(
+            events_topic(self.site.site, e.queue), e.model_dump_json(exclude_none=True), qos=1
+        )
         self.published += 1
 
     def _run(self) -> None:
         if not self.connected.wait(30):
-            log.error("simulator could not connect to MQTT %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
+            log.error(
+                "simulator could not connect to MQTT %s:%s", self.settings.mqtt_host, self.settings.mqtt_port
+            )
             return
         start = datetime.combine(self.day, self.start_at, tzinfo=self.site.tz) if self.start_at else None
         log.info("simulating %d events of %s at %gx", len(self.events), self.day, self.settings.sim_speed)

@@ -59,7 +59,12 @@ def create_app(bridge: Bridge, extra_lifespan: Lifespan | None = None) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub = Hub(asyncio.get_running_loop(), snapshot=lambda: [_frame(s) for s in bridge.statuses()])
         app.state.hub = hub
-        bridge.add_listener(lambda statuses: [hub.publish_threadsafe("status", s.model_dump_json()) for s in statuses])
+
+        def to_sse(statuses: list[QueueStatus]) -> None:
+            for status in statuses:
+                hub.publish_threadsafe("status", status.model_dump_json())
+
+        bridge.add_listener(to_sse)
         if extra_lifespan is None:
             yield
         else:
@@ -163,6 +168,3 @@ def create_app(bridge: Bridge, extra_lifespan: Lifespan | None = None) -> FastAP
 
 def _frame(status: QueueStatus) -> str:
     return f"event: status\ndata: {status.model_dump_json()}\n\n"
-
-
-

@@ -99,7 +99,13 @@ def site_yaml(workdir: Path, site_id: str) -> Path:
 class BridgeProcess:
     """`lobby server` as a child process; `kill()` is SIGKILL, `start()` again resumes on the same log."""
 
-    def __init__(self, mqtt_port: int, workdir: Path, site_id: str | None = None, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        mqtt_port: int,
+        workdir: Path,
+        site_id: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.site_id = site_id or f"t{uuid.uuid4().hex[:8]}"
         self.site_file = site_yaml(workdir, self.site_id)
@@ -165,20 +171,24 @@ class MqttProbe:
 
     def __init__(self, port: int) -> None:
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
-        self.client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=f"probe-{uuid.uuid4().hex[:8]}")
+        self.client = mqtt.Client(
+            callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=f"probe-{uuid.uuid4().hex[:8]}"
+        )
         self.client.on_message = lambda _c, _u, m: self.messages.put(m)
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
 
     def subscribe(self, topic: str) -> None:
-        result, mid = self.client.subscribe(topic, qos=1)
+        result, _mid = self.client.subscribe(topic, qos=1)
         assert result == mqtt.MQTT_ERR_SUCCESS
 
     def publish(self, topic: str, payload: bytes | str | dict[str, Any], qos: int = 1) -> None:
         data = json.dumps(payload) if isinstance(payload, dict) else payload
         self.client.publish(topic, data, qos=qos).wait_for_publish(10)
 
-    def next_json(self, topic: str, timeout: float = 10.0, where: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+    def next_json(
+        self, topic: str, timeout: float = 10.0, where: Callable[[dict[str, Any]], bool] | None = None
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -196,7 +206,15 @@ class MqttProbe:
         self.client.loop_stop()
 
 
-def event(site_queue: str, type_: str, ticket: str | None, ts: datetime | None = None, window: str | None = None, event_id: str | None = None, **extra: Any) -> dict[str, Any]:
+def event(
+    site_queue: str,
+    type_: str,
+    ticket: str | None,
+    ts: datetime | None = None,
+    window: str | None = None,
+    event_id: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """A canonical event payload as a ticket system would publish it."""
     payload: dict[str, Any] = {
         "version": 1,

@@ -18,16 +18,24 @@ def _publish_day_start(probe: MqttProbe, site: str) -> None:
         probe.publish(events_topic(site, "A"), event("A", "window_open", None, T0, window=window))
 
 
-def test_events_in_retained_status_out_and_api_agrees(bridge_process: BridgeProcess, probe: MqttProbe) -> None:
+def test_events_in_retained_status_out_and_api_agrees(
+    bridge_process: BridgeProcess, probe: MqttProbe
+) -> None:
     site = bridge_process.site_id
     _publish_day_start(probe, site)
     for n in range(1, 6):
         probe.publish(events_topic(site, "A"), event("A", "issued", f"A{n:03d}", T0 + timedelta(minutes=n)))
-    probe.publish(events_topic(site, "A"), event("A", "called", "A001", T0 + timedelta(minutes=7), window="W1"))
+    probe.publish(
+        events_topic(site, "A"), event("A", "called", "A001", T0 + timedelta(minutes=7), window="W1")
+    )
 
-    wait_until(lambda: bridge_process.get("/api/v1/queues/A").json()["status"]["waiting"] == 4, what="4 waiting")
+    wait_until(
+        lambda: bridge_process.get("/api/v1/queues/A").json()["status"]["waiting"] == 4, what="4 waiting"
+    )
     api = bridge_process.get("/api/v1/queues/A").json()["status"]
-    assert api["now_calling"] == [{"window": "W1", "ticket": "A001", "called_at": api["now_calling"][0]["called_at"]}]
+    assert api["now_calling"] == [
+        {"window": "W1", "ticket": "A001", "called_at": api["now_calling"][0]["called_at"]}
+    ]
     assert api["open_windows"] == ["W1", "W2"]
     assert api["estimate"]["lower_s"] <= api["estimate"]["point_s"] <= api["estimate"]["upper_s"]
 
@@ -59,7 +67,9 @@ def test_events_in_retained_status_out_and_api_agrees(bridge_process: BridgeProc
     assert bridge_process.get("/api/v1/queues/NOPE").status_code == 404
 
 
-def test_duplicates_and_out_of_order_do_not_change_the_result(bridge_process: BridgeProcess, probe: MqttProbe) -> None:
+def test_duplicates_and_out_of_order_do_not_change_the_result(
+    bridge_process: BridgeProcess, probe: MqttProbe
+) -> None:
     site = bridge_process.site_id
     _publish_day_start(probe, site)
     issued = [event("A", "issued", f"A{n:03d}", T0 + timedelta(minutes=n)) for n in range(1, 4)]

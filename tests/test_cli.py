@@ -1,0 +1,84 @@
+"""The `lobby` command: help everywhere, one-line errors and non-zero exits on bad input."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from lobby.settings import load_settings
+from queue_bridge.sim import simulate_day
+from queue_bridge.site import load_site
+from queue_bridge.store import EventStore
+from tests.support import free_port
+
+
+def lobby(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lobby.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["demo"], ["server"], ["sim"], ["sim", "queue"], ["opendata"], ["opendata", "export"]]
+)
+def test_every_subcommand_has_help(command: list[str]) -> None:
+    result = lobby(*command, "--help")
+    assert result.returncode == 0 and "usage: lobby" in result.stdout
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path: Path) -> None:
+    assert "not a time" in one_line_error(lobby("demo", "--start", "25:99"))
+    assert "cannot read site config" in one_line_error(
+        lobby("sim", "queue", "--dry-run", "--site", str(tmp_path / "nope.yaml"))
+    )
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("site: x\nqueues: []\nwindows: []\nname: {ja: a, en: b}\n")
+    assert "invalid site config" in one_line_error(lobby("sim", "queue", "--dry-run", "--site", str(broken)))
+    assert "no event log" in one_line_error(
+        lobby("opendata", "export", "--db", str(tmp_path / "none.sqlite3"))
+    )
+    closed = free_port()
+    assert "cannot connect" in one_line_error(lobby("sim", "queue", "--mqtt-port", str(closed), timeout=30))
+    assert "invalid choice" in one_line_error(lobby("fly"))
+
+
+def test_opendata_export_writes_the_csv(tmp_path: Path) -> None:
+    site = load_site()
+    db = tmp_path / "events.sqlite3"
+    store = EventStore(db)
+    store.append(simulate_day(site, date(2026, 4, 1), seed=2))
+    store.close()
+    out = tmp_path / "waiting-times.csv"
+    result = lobby("opendata", "export", "--db", str(db), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert rows and {"A", "B", "C"} == {r["queue"] for r in rows}
+
+
+def test_settings_from_yaml_env_and_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "lobby.yaml"
+    config.write_text("web_port: 9001\nmqtt_port: 1999\nsim_speed: 10\n")
+    monkeypatch.setenv("LOBBY_MQTT_PORT", "2883")
+    settings = load_settings(config, sim_speed=None, web_host="0.0.0.0")
+    assert (settings.web_port, settings.mqtt_port, settings.sim_speed, settings.web_host) == (
+        9001,
+        2883,
+        10,
+        "0.0.0.0",
+    )
+    assert load_settings().web_host == "127.0.0.1"  # servers bind to loopback unless configured
+    config.write_text("web_prot: 1\n")
+    with pytest.raises(ValueError):
+        load_settings(config)
