@@ -76,6 +76,9 @@ def create_app(bridge: Bridge, extra_lifespan: Lifespan | None = None) -> FastAP
         version="1",
         description="Live counter-queue status of a city hall. Ticket numbers only, no personal data.",
         lifespan=lifespan,
+        # The interactive docs pages load scripts from a CDN; on premises only the JSON is served.
+        docs_url=None,
+        redoc_url=None,
     )
     site = bridge.site
 

@@ -169,12 +169,18 @@ class BridgeProcess:
 class MqttProbe:
     """A plain paho client for tests: publish events, collect messages on subscribed topics."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(
+        self, port: int, username: str | None = None, password: str | None = None, ca: Path | None = None
+    ) -> None:
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self.client = mqtt.Client(
             callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=f"probe-{uuid.uuid4().hex[:8]}"
         )
         self.client.on_message = lambda _c, _u, m: self.messages.put(m)
+        if username:
+            self.client.username_pw_set(username, password)
+        if ca:
+            self.client.tls_set(ca_certs=str(ca))
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
 

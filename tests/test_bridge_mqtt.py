@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
@@ -83,3 +84,18 @@ def test_duplicates_and_out_of_order_do_not_change_the_result(
     assert status["waiting"] == 2
     assert status["served_today"] == 1
     assert bridge_process.counters()["accepted"] == 2 + 3 + 2
+
+
+def test_the_embedded_broker_carries_the_same_contract(embedded_broker: int, tmp_path: Path) -> None:
+    """The demo's in-process amqtt broker: events in, retained status out, as with mosquitto."""
+    bridge = BridgeProcess(mqtt_port=embedded_broker, workdir=tmp_path)
+    bridge.start()
+    probe = MqttProbe(embedded_broker)
+    try:
+        probe.publish(events_topic(bridge.site_id, "B"), event("B", "issued", "B001", T0))
+        wait_until(lambda: bridge.counters().get("accepted") == 1, what="event accepted")
+        probe.subscribe(status_topic(bridge.site_id, "B"))
+        assert probe.next_json(status_topic(bridge.site_id, "B"))["waiting"] == 1
+    finally:
+        probe.close()
+        bridge.stop()
