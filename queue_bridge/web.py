@@ -122,7 +122,11 @@ def create_app(bridge: Bridge, extra_lifespan: Lifespan | None = None) -> FastAP
             raise HTTPException(404, f"ticket {ticket!r} is not known today; check the number on your ticket")
         return info
 
-    @app.get("/api/v1/stream", response_class=StreamingResponse)
+    @app.get(
+        "/api/v1/stream",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}, "description": "status events"}},
+    )
     async def stream(request: Request) -> StreamingResponse:
         """Server-Sent Events: `status` events carrying a QueueStatus, first one per queue."""
         hub: Hub = request.app.state.hub
@@ -148,7 +152,11 @@ def create_app(bridge: Bridge, extra_lifespan: Lifespan | None = None) -> FastAP
         doc = queue_status_document(site, bridge.statuses(), datetime.now(UTC))
         return JSONResponse(doc, headers={"Access-Control-Allow-Origin": "*"})
 
-    @app.get("/opendata/waiting-times.csv", response_class=PlainTextResponse)
+    @app.get(
+        "/opendata/waiting-times.csv",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/csv": {}}, "description": "CSV, UTF-8, CC BY 4.0"}},
+    )
     def opendata_csv() -> PlainTextResponse:
         rows = waiting_time_rows(bridge.store.replay(), site)
         return PlainTextResponse(
