@@ -68,6 +68,7 @@ class MqttBridge:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.connected = threading.Event()
+        self._stopping = False
         self._inbox: queue.Queue[_Inbound | None] = queue.Queue()
         self._worker = threading.Thread(target=self._run, name="lobby-ingest", daemon=True)
         bridge.add_listener(self.publish_statuses)
@@ -79,6 +80,7 @@ class MqttBridge:
         self.client.loop_start()
 
     def stop(self) -> None:
+        self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
         self._inbox.put(None)
@@ -99,6 +101,8 @@ class MqttBridge:
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected.clear()
         self.bridge.links["mqtt"] = False
+        if self._stopping:
+            return
         self.bridge.counters["mqtt_disconnects"] += 1
         log.warning("MQTT disconnected (%s); reconnecting", reason)
 

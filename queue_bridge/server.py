@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import time
 
@@ -75,4 +76,16 @@ def serve(app: FastAPI, settings: Settings) -> None:
         timeout_graceful_shutdown=3,
         backlog=8192,
     )
-    uvicorn.Server(config).run()
+    _QuietServer(config).run()
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn re-raises Ctrl-C/SIGTERM after its graceful shutdown, which turns a clean stop into
+    a KeyboardInterrupt in the middle of asyncio's clean-up. Everything has stopped by then (the
+    lifespan closed every shell), so the signal is consumed and the command exits 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
