@@ -46,10 +46,15 @@ class Bridge:
 
     # -- start-up -------------------------------------------------------------------------
     def recover(self) -> int:
-        """Rebuild the board from the log (the latest service day). Returns events replayed."""
+        """Rebuild the board from the log's latest service day. Returns events replayed."""
+        latest = self.store.latest_ts()
+        since = None
+        if latest is not None:
+            local = latest.astimezone(self.site.tz)
+            since = local.replace(hour=0, minute=0, second=0, microsecond=0)
         n = 0
         with self._lock:
-            for event in self.store.replay():
+            for event in self.store.replay(since):
                 self.board.apply(event)
                 n += 1
         log.info("recovered %d events from %s", n, self.store.path)

@@ -75,6 +75,12 @@ class EventStore:
         for (payload,) in rows:
             yield QueueEvent.model_validate_json(payload)
 
+    def latest_ts(self) -> datetime | None:
+        """The time of the latest stored event (by event time, not arrival)."""
+        with self._lock:
+            (ts,) = self._db.execute("SELECT MAX(ts) FROM events").fetchone()
+        return datetime.fromisoformat(ts) if ts else None
+
     def count(self) -> int:
         with self._lock:
             (n,) = self._db.execute("SELECT COUNT(*) FROM events").fetchone()

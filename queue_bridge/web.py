@@ -81,6 +81,7 @@ def create_app(bridge: Bridge, extra_lifespan: Lifespan | None = None) -> FastAP
         redoc_url=None,
     )
     site = bridge.site
+    csv_cache: dict[str, object] = {}
 
     def summary(status: QueueStatus) -> QueueSummary:
         q = site.queue(status.queue)
@@ -158,9 +159,13 @@ def create_app(bridge: Bridge, extra_lifespan: Lifespan | None = None) -> FastAP
         responses={200: {"content": {"text/csv": {}}, "description": "CSV, UTF-8, CC BY 4.0"}},
     )
     def opendata_csv() -> PlainTextResponse:
-        rows = waiting_time_rows(bridge.store.replay(), site)
+        accepted = bridge.counters["accepted"]
+        if csv_cache.get("accepted") != accepted:  # recompute only when new events arrived
+            csv_cache.update(
+                accepted=accepted, text=waiting_times_csv(waiting_time_rows(bridge.store.replay(), site))
+            )
         return PlainTextResponse(
-            waiting_times_csv(rows),
+            str(csv_cache["text"]),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Access-Control-Allow-Origin": "*",

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lobby.schema import EventType, QueueEvent
 from queue_bridge.board import Board, RejectReason, TicketState, check_against_site
+from queue_bridge.bridge import Bridge
 from queue_bridge.estimate import QueueLengthEstimator
 from queue_bridge.site import SiteConfig, load_site
 from queue_bridge.status import queue_status, ticket_info
+from queue_bridge.store import EventStore
 
 SITE = load_site()
 T0 = datetime(2026, 4, 1, 0, 0, tzinfo=UTC)  # 09:00 in Tokyo
@@ -119,3 +122,14 @@ def test_site_checks_reject_what_cannot_belong_here() -> None:
     )
     assert check_against_site(ev(1, "issued", "A1", 0), site, topic_queue="B") is RejectReason.TOPIC_MISMATCH
     assert check_against_site(ev(1, "issued", "A1", 0), site, topic_queue="A") is None
+
+
+def test_recovery_replays_only_the_latest_service_day(tmp_path: Path) -> None:
+    store = EventStore(tmp_path / "events.sqlite3")
+    yesterday = [ev(1000 + i, "issued", f"A{i:03d}", -60 * 24 + i) for i in range(5)]
+    store.append(yesterday + a_morning())
+    bridge = Bridge(SITE, store)
+    assert bridge.recover() == len(a_morning())
+    reference = Board(SITE)
+    reference.apply_all(a_morning())
+    assert snapshot(bridge.board) == snapshot(reference)
