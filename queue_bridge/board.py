@@ -222,6 +222,15 @@ class Board:
             w for (q, w), e in self._window_events.items() if q == queue and e.type is EventType.WINDOW_OPEN
         )
 
+    def _closed_since(self, queue: str, window: str, call: QueueEvent) -> bool:
+        """Has the window closed for this queue after the call? Then its display is dark."""
+        latest = self._window_events.get((queue, window))
+        return (
+            latest is not None
+            and latest.type is EventType.WINDOW_CLOSE
+            and _order_key(latest) > _order_key(call)
+        )
+
     def view(self, queue: str) -> QueueView:
         """Derive the picture of one queue from the tickets' own histories."""
         waiting: list[tuple[datetime, str]] = []
@@ -243,7 +252,7 @@ class Board:
         calling = [
             NowCalling(window=w, ticket=e.ticket or "", called_at=e.ts)
             for w, e in sorted(self._last_call.items())
-            if e.queue == queue
+            if e.queue == queue and not self._closed_since(queue, w, e)
         ]
         return QueueView(
             queue=queue,
@@ -269,5 +278,7 @@ class Board:
             elif e.type is EventType.SERVED and last_call is not None and last_call.window is not None:
                 services.append(Service(record.queue, last_call.window, last_call.ts, e.ts))
         issued, called = record.waiting_since, record.first_called_at
-        if called is not None and called >= issued:
+        # A ticket first seen being called (no issue event) has no known wait.
+        known_start = any(e.type in (EventType.ISSUED, EventType.TRANSFERRED) for e in record.events)
+        if called is not None and known_start and called >= issued:
             waits.append((called, (called - issued).total_seconds()))

@@ -56,6 +56,8 @@ def build_app(
                 sim.stop()
             if poller_task:
                 poller_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller_task  # a write in progress finishes before the store closes
             await asyncio.to_thread(mqtt.stop)
             if broker:
                 await broker.stop()
