@@ -161,6 +161,8 @@ class Board:
         #: The latest call at each window, whatever queue it was for: what its display shows.
         self._last_call: dict[str, QueueEvent] = {}
         self.last_event_at: datetime | None = None
+        #: Per queue, the time of the latest event that concerned it.
+        self.updated_at: dict[str, datetime] = {}
 
     def service_day(self, ts: datetime) -> date:
         return ts.astimezone(self.site.tz).date()
@@ -189,7 +191,7 @@ class Board:
             current = self._window_events.get(key)
             if current is None or _order_key(event) > _order_key(current):
                 self._window_events[key] = event
-            return {event.queue}
+            return self._touch({event.queue}, event.ts)
 
         assert event.ticket is not None  # guaranteed by the schema
         changed: set[str] = set()
@@ -209,7 +211,13 @@ class Board:
             changed.add(before)
         if event.to_queue is not None:
             changed.add(event.to_queue)
-        return changed
+        return self._touch(changed, event.ts)
+
+    def _touch(self, queues: set[str], ts: datetime) -> set[str]:
+        for q in queues:
+            if q not in self.updated_at or ts > self.updated_at[q]:
+                self.updated_at[q] = ts
+        return queues
 
     def apply_all(self, events: Iterable[QueueEvent]) -> set[str]:
         changed: set[str] = set()

@@ -43,6 +43,10 @@ class Bridge:
         self.links: dict[str, bool] = {}
         self._lock = threading.RLock()
         self._listeners: list[StatusListener] = []
+        # Statuses depend only on the board (and its clock, the latest event), so they are computed
+        # once per change and shared by every reader: API requests, new SSE clients, MQTT.
+        self._version = 0
+        self._memo: tuple[int, list[QueueStatus]] | None = None
 
     # -- start-up -------------------------------------------------------------------------
     def recover(self) -> int:
@@ -57,6 +61,7 @@ class Bridge:
             for event in self.store.replay(since):
                 self.board.apply(event)
                 n += 1
+            self._version += 1
         log.info("recovered %d events from %s", n, self.store.path)
         return n
 
@@ -92,6 +97,7 @@ class Bridge:
             return accepted
         with self._lock:
             changed = self.board.apply_all(accepted)
+            self._version += 1
             statuses = [self._status(q) for q in sorted(changed) if self.site.queue(q)]
         for listener in self._listeners:
             try:
@@ -116,7 +122,11 @@ class Bridge:
 
     def statuses(self) -> list[QueueStatus]:
         with self._lock:
-            return [self._status(q.id) for q in self.site.queues]
+            memo = self._memo
+            # An empty board's clock is the wall clock, so its statuses are not cached.
+            if memo is None or memo[0] != self._version or self.board.last_event_at is None:
+                memo = self._memo = (self._version, [self._status(q.id) for q in self.site.queues])
+            return list(memo[1])
 
     def ticket(self, number: str) -> TicketInfo | None:
         with self._lock:

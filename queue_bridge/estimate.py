@@ -7,6 +7,7 @@ ticket issued now (everyone waiting is ahead of it).
 
 from __future__ import annotations
 
+import math
 import statistics
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -29,43 +30,50 @@ class QueueLengthEstimator:
     """The first estimator: queue length × recent service time ÷ open windows.
 
     The service time is the median of the queue's services that finished in the last `window`
-    (falling back to `default_service_s` until there are `min_samples`). The range widens with the
-    spread of those services and never collapses to a single number.
+    (falling back to `default_service_s` until there are `min_samples`). The 80% range comes from
+    the spread of those services: the wait is a sum of `ahead` service times shared by the open
+    windows, so its standard deviation grows with the square root of the queue, not linearly;
+    on top come the unknown remaining time of the services in progress and the uncertainty of the
+    median itself.
     """
 
     method = "queue_length_v1"
+    Z80 = 1.2816  # two-sided 80% interval of a normal distribution
 
     def __init__(
         self,
         window: timedelta = timedelta(minutes=60),
         default_service_s: float = 300.0,
+        default_cv: float = 0.6,
         min_samples: int = 3,
     ) -> None:
         self.window = window
         self.default_service_s = default_service_s
+        self.default_cv = default_cv
         self.min_samples = min_samples
 
-    def service_time(self, view: QueueView, now: datetime) -> tuple[float, float]:
-        """(typical seconds per ticket at one window, relative spread) from recent services."""
+    def service_time(self, view: QueueView, now: datetime) -> tuple[float, float, int]:
+        """(typical seconds per ticket at one window, coefficient of variation, samples)."""
         since = now - self.window
         recent = [s.seconds for s in view.services if since <= s.finished_at <= now and s.seconds > 0]
         if len(recent) < self.min_samples:
-            return self.default_service_s, 0.5
+            return self.default_service_s, self.default_cv, len(recent)
         median = statistics.median(recent)
-        q1, _, q3 = statistics.quantiles(recent, n=4) if len(recent) >= 4 else (min(recent), 0, max(recent))
-        spread = max(0.2, (q3 - q1) / median) if median > 0 else 0.5
-        return median, min(spread, 1.0)
+        cv = statistics.pstdev(recent) / median if median > 0 else self.default_cv
+        return median, min(max(cv, 0.2), 1.5), len(recent)
 
     def for_position(self, view: QueueView, ahead: int, now: datetime) -> WaitEstimate | None:
         windows = len(view.open_windows)
         if windows == 0:
             return None
-        per_ticket, spread = self.service_time(view, now)
+        per_ticket, cv, samples = self.service_time(view, now)
         point = ahead * per_ticket / windows
-        # The next call can come at any moment a window frees up, so the lower end reaches 0
-        # for short queues; the upper end allows for the spread of service times and one more service.
-        lower = max(0.0, point * (1 - spread / 2) - per_ticket / (2 * windows))
-        upper = point * (1 + spread) + per_ticket / windows
+        spread = self.Z80 * math.sqrt(max(ahead, 1)) * cv * per_ticket / windows
+        in_progress = per_ticket / (2 * windows)  # the next window frees up anywhere in [0, s/c]
+        # Few samples: the median itself is uncertain (relative standard error ~ cv / sqrt(n)).
+        rate_error = self.Z80 * point * cv / math.sqrt(max(samples, 1))
+        lower = max(0.0, point - spread - in_progress)
+        upper = point + spread + in_progress + rate_error
         return WaitEstimate(
             point_s=round(point), lower_s=round(lower), upper_s=round(upper), method=self.method
         )

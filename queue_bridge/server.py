@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -78,6 +79,10 @@ def serve(app: FastAPI, settings: Settings) -> None:
         timeout_graceful_shutdown=3,
         backlog=8192,
     )
+    # Everything allocated so far (modules, the recovered board) lives as long as the process;
+    # freezing it keeps full garbage collections short, which were the SSE latency tail (bench/).
+    gc.collect()
+    gc.freeze()
     _QuietServer(config).run()
 
 

@@ -21,7 +21,7 @@ def queue_status(board: Board, estimator: WaitEstimator, queue: str, now: dateti
         open_windows=view.open_windows,
         estimate=queue_estimate(estimator, view, now),
         served_today=view.served_today,
-        updated_at=board.last_event_at or now,
+        updated_at=board.updated_at.get(queue) or board.last_event_at or now,
     )
 
 

@@ -24,7 +24,7 @@ from queue_bridge.opendata import (
     waiting_time_rows,
     waiting_times_csv,
 )
-from queue_bridge.page import render_page
+from queue_bridge.page import normalize_ticket, render_page
 from queue_bridge.site import Names
 from queue_bridge.status import TicketInfo
 
@@ -94,7 +94,7 @@ def create_app(bridge: Bridge, extra_lifespan: Lifespan | None = None) -> FastAP
         ticket: Annotated[str | None, Query(max_length=16)] = None,
     ) -> HTMLResponse:
         chosen = lang_or_default(lang)
-        number = ticket.strip() if ticket else None
+        number = normalize_ticket(ticket) if ticket else None
         info = bridge.ticket(number) if number else None
         html = render_page(site, bridge.statuses(), chosen, number, info)
         return HTMLResponse(html, headers={"Cache-Control": "no-cache"})

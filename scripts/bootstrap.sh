@@ -10,6 +10,8 @@ debs=()
 if [ "$profile" = dev ]; then
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || debs+=(mosquitto)
   command -v chromium >/dev/null 2>&1 || debs+=(chromium)
+  # Japanese glyphs in browser screenshots (test artifacts, docs/phone.png)
+  [ -e /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || debs+=(fonts-ipafont-gothic)
 fi
 if [ ${#debs[@]} -gt 0 ]; then
   echo "bootstrap: installing Debian packages: ${debs[*]}" >&2

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import paho.mqtt.client as mqtt
 import yaml
+from paho.mqtt.enums import CallbackAPIVersion
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 
@@ -64,7 +65,8 @@ class Mosquitto:
         self.conf = workdir / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            f"max_inflight_messages 1000\nmax_queued_messages 100000\nlog_dest stderr\nlog_type error\n"
+            f"max_inflight_messages 1000\nmax_queued_messages 100000\nset_tcp_nodelay true\n"
+            "log_dest stderr\nlog_type error\n"
         )
 
     def start(self) -> None:
@@ -128,7 +130,11 @@ class BridgeProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "lobby.cli", "server", "-v"], env=self.env, stdout=log, stderr=log
         )
-        wait_until(self._ready, timeout, "bridge /healthz and MQTT connection")
+        try:
+            wait_until(self._ready, timeout, "bridge /healthz and MQTT connection")
+        except BaseException:
+            self.stop()  # never leave a half-started bridge behind
+            raise
 
     def _ready(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
@@ -174,7 +180,7 @@ class MqttProbe:
     ) -> None:
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self.client = mqtt.Client(
-            callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=f"probe-{uuid.uuid4().hex[:8]}"
+            callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"probe-{uuid.uuid4().hex[:8]}"
         )
         self.client.on_message = lambda _c, _u, m: self.messages.put(m)
         if username:

@@ -131,8 +131,8 @@ def test_bridge_works_through_tls_passwords_and_acls(
             "LOBBY_MQTT_TLS_CA": str(ca),
         },
     )
-    bridge.start()
     try:
+        bridge.start()
         ticket_system = MqttProbe(port, "ticket-system", PASSWORDS["ticket-system"], ca)
         display = MqttProbe(port, "display", PASSWORDS["display"], ca)
         display.subscribe(f"lobby/v1/{site_id}/queues/A/status")
