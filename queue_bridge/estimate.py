@@ -1,7 +1,9 @@
 """Waiting-time estimation behind one interface, so a better estimator can replace the first one.
 
-`WaitEstimator.for_position(view, position, now)` answers "how long until the ticket with
-`position` people ahead of it is called?" as a range. The queue's own estimate is the one for a
+`WaitEstimator.for_position(board, view, ahead, now)` answers "how long until the ticket with
+`ahead` people ahead of it in `view.queue` is called?" as a range. `view` is that queue's picture;
+`board` is the whole site's day, for estimators that look across queues (shared windows) or at the
+day's arrivals. The queue's own estimate is the one for a
 ticket issued now (everyone waiting is ahead of it).
 """
 
@@ -13,17 +15,19 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from lobby.schema import WaitEstimate
-from queue_bridge.board import QueueView
+from queue_bridge.board import Board, QueueView
 
 
 class WaitEstimator(Protocol):
-    def for_position(self, view: QueueView, ahead: int, now: datetime) -> WaitEstimate | None:
+    def for_position(self, board: Board, view: QueueView, ahead: int, now: datetime) -> WaitEstimate | None:
         """Estimate for a ticket with `ahead` tickets before it; None when no estimate is honest."""
         ...
 
 
-def queue_estimate(estimator: WaitEstimator, view: QueueView, now: datetime) -> WaitEstimate | None:
-    return estimator.for_position(view, len(view.waiting), now)
+def queue_estimate(
+    estimator: WaitEstimator, board: Board, view: QueueView, now: datetime
+) -> WaitEstimate | None:
+    return estimator.for_position(board, view, len(view.waiting), now)
 
 
 class QueueLengthEstimator:
@@ -62,7 +66,7 @@ class QueueLengthEstimator:
         cv = statistics.pstdev(recent) / median if median > 0 else self.default_cv
         return median, min(max(cv, 0.2), 1.5), len(recent)
 
-    def for_position(self, view: QueueView, ahead: int, now: datetime) -> WaitEstimate | None:
+    def for_position(self, board: Board, view: QueueView, ahead: int, now: datetime) -> WaitEstimate | None:
         windows = len(view.open_windows)
         if windows == 0:
             return None

@@ -19,7 +19,7 @@ def queue_status(board: Board, estimator: WaitEstimator, queue: str, now: dateti
         waiting=len(view.waiting),
         now_calling=view.now_calling,
         open_windows=view.open_windows,
-        estimate=queue_estimate(estimator, view, now),
+        estimate=queue_estimate(estimator, board, view, now),
         served_today=view.served_today,
         updated_at=board.updated_at.get(queue) or board.last_event_at or now,
     )
@@ -54,5 +54,5 @@ def ticket_info(board: Board, estimator: WaitEstimator, ticket: str, now: dateti
         state=state,
         ahead=ahead,
         window=None,
-        estimate=estimator.for_position(view, ahead, now),
+        estimate=estimator.for_position(board, view, ahead, now),
     )
