@@ -99,6 +99,18 @@ class WaitEstimate(_Payload):
     method: str
 
 
+class EstimateAccuracy(_Payload):
+    """How accurate today's estimates for a queue were: realized, not claimed.
+
+    Over today's tickets that have been called: the mean absolute error of the wait estimated
+    when each ticket was issued, and the share whose realized wait fell inside the range shown.
+    """
+
+    mae_s: Annotated[float, Field(ge=0)]
+    within_range: Annotated[float, Field(ge=0, le=1)]
+    samples: Annotated[int, Field(ge=1)]
+
+
 class NowCalling(_Payload):
     window: Ident
     ticket: TicketNumber
@@ -115,6 +127,7 @@ class QueueStatus(_Payload):
     now_calling: list[NowCalling]
     open_windows: list[Ident]
     estimate: WaitEstimate | None
+    accuracy_today: EstimateAccuracy | None = None
     served_today: Annotated[int, Field(ge=0)] = 0
     updated_at: datetime
 

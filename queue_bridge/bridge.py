@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from lobby.schema import PayloadError, QueueEvent, QueueStatus, parse_event
+from lobby.schema import EventType, PayloadError, QueueEvent, QueueStatus, parse_event
+from queue_bridge.accuracy import Prediction, accuracy_by_queue
 from queue_bridge.board import Board, check_against_site
 from queue_bridge.estimate import QueueLengthEstimator, WaitEstimator
 from queue_bridge.site import SiteConfig
@@ -47,6 +48,8 @@ class Bridge:
         # once per change and shared by every reader: API requests, new SSE clients, MQTT.
         self._version = 0
         self._memo: tuple[int, list[QueueStatus]] | None = None
+        # Estimates shown at issue time today, and the accuracy they turned out to have.
+        self._predictions: dict[str, list[Prediction]] = {}
 
     # -- start-up -------------------------------------------------------------------------
     def recover(self) -> int:
@@ -61,6 +64,9 @@ class Bridge:
             for event in self.store.replay(since):
                 self.board.apply(event)
                 n += 1
+            if self.board.day is not None:
+                for p in self.store.predictions(self.board.day):
+                    self._predictions.setdefault(p.queue, []).append(p)
             self._version += 1
         log.info("recovered %d events from %s", n, self.store.path)
         return n
@@ -96,7 +102,11 @@ class Bridge:
         if not accepted:
             return accepted
         with self._lock:
+            day = self.board.day
             changed = self.board.apply_all(accepted)
+            if self.board.day != day:
+                self._predictions = {}
+            self._record_predictions(accepted)
             self._version += 1
             statuses = [self._status(q) for q in sorted(changed) if self.site.queue(q)]
         for listener in self._listeners:
@@ -106,13 +116,34 @@ class Bridge:
                 log.exception("status listener failed")
         return accepted
 
+    def _record_predictions(self, accepted: Sequence[QueueEvent]) -> None:
+        """Keep the estimate each newly issued ticket was shown, to measure it once it is called."""
+        issued: dict[str, list[QueueEvent]] = {}
+        for e in accepted:
+            if e.type is EventType.ISSUED and self.board.day == self.board.service_day(e.ts):
+                issued.setdefault(e.queue, []).append(e)
+        made: list[Prediction] = []
+        for queue, events in issued.items():
+            view = self.board.view(queue)  # once per queue and batch: a view walks the whole day
+            ahead = {ticket: i for i, (_, ticket) in enumerate(view.waiting)}
+            for e in events:
+                if e.ticket not in ahead or self.board.day is None:
+                    continue  # already called within the same batch
+                estimate = self.estimator.for_position(self.board, view, ahead[e.ticket], self.now())
+                if estimate is not None:
+                    made.append(Prediction.of(self.board.day, e.ticket, queue, e.ts, estimate))
+        self.store.save_predictions(made)
+        for p in made:
+            self._predictions.setdefault(p.queue, []).append(p)
+
     # -- reading --------------------------------------------------------------------------
     def now(self) -> datetime:
         """The bridge's clock: the latest event time, so a simulated day at any speed reads right."""
         return self.board.last_event_at or datetime.now(UTC)
 
     def _status(self, queue: str) -> QueueStatus:
-        return queue_status(self.board, self.estimator, queue, self.now())
+        accuracy = accuracy_by_queue(self._predictions.get(queue, []), self.board).get(queue)
+        return queue_status(self.board, self.estimator, queue, self.now(), accuracy)
 
     def status(self, queue: str) -> QueueStatus | None:
         if self.site.queue(queue) is None:

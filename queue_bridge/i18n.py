@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from lobby.schema import WaitEstimate
+from lobby.schema import EstimateAccuracy, WaitEstimate
 
 LANGS = ("ja", "en", "easy")
 
@@ -54,6 +54,7 @@ TEXT: dict[str, dict[str, str]] = {
         "reload": "最新の情報に更新",
         "check_failed": "番号を確認できませんでした。電波のよい場所で、もう一度「調べる」を押してください。",
         "accuracy_note": "待ち時間は幅のある目安です。実際とは前後します。",
+        "accuracy": "今日の実績：目安との差は平均{min}分、{pct}%が表示した幅に収まりました（{n}人）",
         "opendata": "オープンデータ（CC BY 4.0）",
         "lang_name": "日本語",
     },
@@ -92,6 +93,7 @@ TEXT: dict[str, dict[str, str]] = {
         "reload": "Get the latest",
         "check_failed": "Could not check the number. Please press Check again where the signal is good.",
         "accuracy_note": "Waits are a rough range; the actual wait can be shorter or longer.",
+        "accuracy": "Today the estimate was off by {min} min on average; {pct}% of waits fell in the range shown ({n} people)",
         "opendata": "Open data (CC BY 4.0)",
         "lang_name": "English",
     },
@@ -130,6 +132,7 @@ TEXT: dict[str, dict[str, str]] = {
         "reload": "あたらしく する",
         "check_failed": "しらべられませんでした。もういちど「しらべる」を おしてください。",
         "accuracy_note": "まつ じかんは だいたいです。",
+        "accuracy": "きょう、まつ じかんの ずれは だいたい {min}ぷん でした。{pct}% の ひとが はばの なかでした（{n}にん）",
         "opendata": "オープンデータ（CC BY 4.0）",
         "lang_name": "やさしい にほんご",
     },
@@ -158,6 +161,7 @@ SCRIPT_KEYS = (
     "connecting",
     "static",
     "check_failed",
+    "accuracy",
 )
 
 
@@ -168,6 +172,18 @@ def lang_or_default(lang: str | None) -> str:
 def fill(template: str, **values: object) -> str:
     """Fill `{name}` placeholders in one pass, like the page script's `fmt` (no format-spec surprises)."""
     return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
+
+
+def accuracy_text(lang: str, accuracy: EstimateAccuracy | None) -> str:
+    """Today's realized accuracy in one sentence, or "" before any ticket has been called.
+
+    `static/live.js` has the same rule (`accuracyText`)."""
+    if accuracy is None:
+        return ""
+    minutes = max(1, round(accuracy.mae_s / 60))
+    return fill(
+        TEXT[lang]["accuracy"], min=minutes, pct=round(accuracy.within_range * 100), n=accuracy.samples
+    )
 
 
 def wait_text(lang: str, waiting: int, estimate: WaitEstimate | None) -> str:

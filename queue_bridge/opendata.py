@@ -126,6 +126,9 @@ def queue_status_document(
             "open_windows": "開いている窓口 / windows open for the queue",
             "estimate": "待ち時間の目安 (秒, 下限・中央・上限) / estimated wait in seconds: lower, point, upper",
             "updated_at": "最終更新 / last event time",
+            "accuracy_today": "今日の目安の実績: 発券時に示した目安と実際の待ち時間の平均絶対誤差(秒)、幅に収まった割合、件数"
+            " / today's realized accuracy of the estimate shown at issue: mean absolute error (s),"
+            " share of waits inside the range shown, number of called tickets",
         },
         "queues": [
             {

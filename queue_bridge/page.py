@@ -16,7 +16,7 @@ from html import escape
 from urllib.parse import urlencode
 
 from lobby.schema import NowCalling, QueueStatus
-from queue_bridge.i18n import HTML_LANG, LANGS, SCRIPT_KEYS, TEXT, fill, wait_text
+from queue_bridge.i18n import HTML_LANG, LANGS, SCRIPT_KEYS, TEXT, accuracy_text, fill, wait_text
 from queue_bridge.site import SiteConfig
 from queue_bridge.status import TicketInfo
 
@@ -55,7 +55,8 @@ h2{font-size:1.2rem;line-height:1.3;margin:0 0 .4rem}
 dl{margin:0;display:grid;grid-template-columns:1fr;grid-template-columns:repeat(auto-fit,minmax(min(6.5rem,100%),1fr));
 gap:.4rem .6rem;border-top:1px solid #ccc;padding-top:.4rem}
 dd{margin:0;font-size:1.2rem;font-weight:bold}
-.upd{font-size:.85rem;margin:.4rem 0 0;color:#333}
+.upd,.acc{font-size:.85rem;margin:.4rem 0 0;color:#333}
+.acc:empty{display:none}
 form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}
 label{display:block;max-width:100%}
 input,button{font:inherit;font-size:1.2rem;padding:.4rem .6rem;border-radius:.3rem;max-width:100%}
@@ -139,6 +140,7 @@ def queue_card(status: QueueStatus, site: SiteConfig, lang: str) -> str:
 <div><dt>{t["open_windows"]}</dt><dd data-f="windows">{windows}</dd></div>
 </dl>
 <p class="upd">{t["updated"]} <time data-f="updated" datetime="{status.updated_at.isoformat()}">{_fmt_time(status.updated_at, site)}</time></p>
+<p class="acc" data-f="accuracy">{accuracy_text(lang, status.accuracy_today)}</p>
 </section>"""
 
 

@@ -6,12 +6,18 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from lobby.schema import QueueStatus, WaitEstimate
+from lobby.schema import EstimateAccuracy, QueueStatus, WaitEstimate
 from queue_bridge.board import Board, TicketState
 from queue_bridge.estimate import WaitEstimator, queue_estimate
 
 
-def queue_status(board: Board, estimator: WaitEstimator, queue: str, now: datetime) -> QueueStatus:
+def queue_status(
+    board: Board,
+    estimator: WaitEstimator,
+    queue: str,
+    now: datetime,
+    accuracy: EstimateAccuracy | None = None,
+) -> QueueStatus:
     view = board.view(queue)
     return QueueStatus(
         site=board.site.site,
@@ -20,6 +26,7 @@ def queue_status(board: Board, estimator: WaitEstimator, queue: str, now: dateti
         now_calling=view.now_calling,
         open_windows=view.open_windows,
         estimate=queue_estimate(estimator, board, view, now),
+        accuracy_today=accuracy,
         served_today=view.served_today,
         updated_at=board.updated_at.get(queue) or board.last_event_at or now,
     )

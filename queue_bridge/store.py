@@ -10,10 +10,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from lobby.schema import QueueEvent
+from queue_bridge.accuracy import Prediction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -24,6 +25,16 @@ CREATE TABLE IF NOT EXISTS events (
     payload   TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+CREATE TABLE IF NOT EXISTS predictions (
+    day       TEXT NOT NULL,
+    ticket    TEXT NOT NULL,
+    queue     TEXT NOT NULL,
+    issued_ts TEXT NOT NULL,
+    point_s   REAL NOT NULL,
+    lower_s   REAL NOT NULL,
+    upper_s   REAL NOT NULL,
+    PRIMARY KEY (day, ticket)
+);
 """
 
 
@@ -74,6 +85,35 @@ class EventStore:
                 ).fetchall()
         for (payload,) in rows:
             yield QueueEvent.model_validate_json(payload)
+
+    def save_predictions(self, predictions: Sequence[Prediction]) -> None:
+        """Record the estimates shown at issue time; the first one recorded for a ticket stays."""
+        if not predictions:
+            return
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        p.day.isoformat(),
+                        p.ticket,
+                        p.queue,
+                        _utc_text(p.issued_at),
+                        p.point_s,
+                        p.lower_s,
+                        p.upper_s,
+                    )
+                    for p in predictions
+                ],
+            )
+
+    def predictions(self, day: date) -> list[Prediction]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT ticket, queue, issued_ts, point_s, lower_s, upper_s FROM predictions WHERE day = ?",
+                (day.isoformat(),),
+            ).fetchall()
+        return [Prediction(day, t, q, datetime.fromisoformat(ts), p, lo, hi) for t, q, ts, p, lo, hi in rows]
 
     def latest_ts(self) -> datetime | None:
         """The time of the latest stored event (by event time, not arrival)."""

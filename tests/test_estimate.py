@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from queue_bridge.board import Board, QueueView, Service
-from queue_bridge.site import load_site
 from queue_bridge.estimate import QueueLengthEstimator, queue_estimate
+from queue_bridge.site import load_site
 
 NOW = datetime(2026, 4, 1, 1, 0, tzinfo=UTC)
 BOARD = Board(load_site())

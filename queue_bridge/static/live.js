@@ -78,6 +78,12 @@
     if (fresh.length) setText(field(card, "say"), fresh.join(" "));
   }
 
+  /* Same rule as i18n.accuracy_text. */
+  function accuracyText(a) {
+    if (!a) return "";
+    return fmt(t.accuracy, {min: Math.max(1, Math.round(a.mae_s / 60)), pct: Math.round(a.within_range * 100), n: a.samples});
+  }
+
   function render(s) {
     var card = document.getElementById("q-" + s.queue);
     if (!card) return;
@@ -85,6 +91,7 @@
     setText(field(card, "waiting"), fmt(t.people, {n: s.waiting}));
     setText(field(card, "estimate"), waitText(s.waiting, s.estimate));
     setText(field(card, "windows"), fmt(t.windows_n, {n: s.open_windows.length}));
+    setText(field(card, "accuracy"), accuracyText(s.accuracy_today));
     var time = field(card, "updated");
     setText(time, clock(s.updated_at));
     if (time) time.setAttribute("datetime", s.updated_at);
