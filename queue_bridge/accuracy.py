@@ -43,6 +43,61 @@ def realized_wait(board: Board, ticket: str, issued_at: datetime) -> float | Non
     return (called - issued_at).total_seconds()
 
 
+class AccuracyTracker:
+    """Today's predictions and their running accuracy, updated per ticket rather than recounted.
+
+    `rescore(board, tickets)` after each batch looks only at the tickets the batch touched, so the
+    cost per batch does not grow with the day.
+    """
+
+    def __init__(self) -> None:
+        self.day: date | None = None
+        self._predictions: dict[str, Prediction] = {}
+        self._scores: dict[str, tuple[str, float, bool]] = {}  # ticket -> (queue, |error|, inside)
+        self._totals: dict[str, list[float]] = {}  # queue -> [sum |error|, inside, samples]
+
+    def start_day(self, day: date | None) -> None:
+        if day != self.day:
+            self.day, self._predictions, self._scores, self._totals = day, {}, {}, {}
+
+    def add(self, predictions: Iterable[Prediction]) -> None:
+        for p in predictions:
+            if p.day == self.day:
+                self._predictions.setdefault(p.ticket, p)
+
+    def rescore(self, board: Board, tickets: Iterable[str]) -> None:
+        for ticket in tickets:
+            p = self._predictions.get(ticket)
+            if p is None:
+                continue
+            self._unscore(ticket)
+            wait = realized_wait(board, ticket, p.issued_at)
+            if wait is not None:
+                score = (p.queue, abs(wait - p.point_s), p.lower_s <= wait <= p.upper_s)
+                self._scores[ticket] = score
+                totals = self._totals.setdefault(p.queue, [0.0, 0.0, 0.0])
+                totals[0] += score[1]
+                totals[1] += score[2]
+                totals[2] += 1
+
+    def _unscore(self, ticket: str) -> None:
+        old = self._scores.pop(ticket, None)
+        if old is not None:
+            totals = self._totals[old[0]]
+            totals[0] -= old[1]
+            totals[1] -= old[2]
+            totals[2] -= 1
+
+    def get(self, queue: str) -> EstimateAccuracy | None:
+        totals = self._totals.get(queue)
+        if not totals or totals[2] < 1:
+            return None
+        n = int(totals[2])
+        return EstimateAccuracy(
+            mae_s=round(totals[0] / n, 1), within_range=round(totals[1] / n, 3), samples=n
+        )
+
+
 def accuracy_by_queue(predictions: Iterable[Prediction], board: Board) -> dict[str, EstimateAccuracy]:
     """Realized accuracy of today's estimates, per queue, over tickets already called."""
     errors: dict[str, list[float]] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from lobby.schema import EventType, NowCalling, QueueEvent
@@ -71,51 +71,61 @@ def check_against_site(
     return None
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _order_key(e: QueueEvent) -> tuple[datetime, int, str]:
     return (e.ts, _RANK.get(e.type, 0), e.event_id)
 
 
 @dataclass
 class TicketRecord:
-    """Everything known about one ticket today, events sorted by time."""
+    """Everything known about one ticket today, events sorted by time.
+
+    What the board reads of a ticket (its queue, state, services, wait) is derived once per added
+    event, not on every read: views are taken after every batch and walk every ticket of the day.
+    """
 
     number: str
     events: list[QueueEvent] = field(default_factory=list)
+    queue: str = ""
+    state: TicketState = TicketState.WAITING
+    #: When the ticket joined its current queue (issue or last transfer).
+    waiting_since: datetime = _EPOCH
+    first_called_at: datetime | None = None
+    services: tuple[Service, ...] = ()
+    #: (first called at, seconds waited since issue), when both are known.
+    wait: tuple[datetime, float] | None = None
 
     def add(self, event: QueueEvent) -> None:
         bisect.insort(self.events, event, key=_order_key)
+        self._derive()
+
+    def _derive(self) -> None:
+        queue, since, known_start = self.events[0].queue, self.events[0].ts, False
+        first_called: datetime | None = None
+        last_call: QueueEvent | None = None
+        calls_served: list[tuple[QueueEvent, datetime]] = []
+        for e in self.events:
+            if e.type is EventType.ISSUED:
+                queue, since, known_start = e.queue, e.ts, True
+            elif e.type is EventType.TRANSFERRED and e.to_queue is not None:
+                queue, since, known_start = e.to_queue, e.ts, True
+            elif e.type is EventType.CALLED:
+                first_called = first_called or e.ts
+                last_call = e
+            elif e.type is EventType.SERVED and last_call is not None and last_call.window is not None:
+                calls_served.append((last_call, e.ts))
+        self.queue, self.waiting_since, self.first_called_at = queue, since, first_called
+        self.state = _STATE_AFTER[self.events[-1].type]
+        self.services = tuple(Service(queue, c.window or "", c.ts, done) for c, done in calls_served)
+        # A ticket first seen being called (no issue event) has no known wait.
+        ok = first_called is not None and known_start and first_called >= since
+        self.wait = (first_called, (first_called - since).total_seconds()) if ok and first_called else None
 
     @property
     def issued_at(self) -> datetime | None:
         return next((e.ts for e in self.events if e.type is EventType.ISSUED), None)
-
-    @property
-    def first_called_at(self) -> datetime | None:
-        return next((e.ts for e in self.events if e.type is EventType.CALLED), None)
-
-    @property
-    def queue(self) -> str:
-        """The queue the ticket is in now: where it was issued, or where it was last transferred to."""
-        current = self.events[0].queue
-        for e in self.events:
-            if e.type is EventType.ISSUED:
-                current = e.queue
-            elif e.type is EventType.TRANSFERRED and e.to_queue is not None:
-                current = e.to_queue
-        return current
-
-    @property
-    def state(self) -> TicketState:
-        return _STATE_AFTER[self.events[-1].type]
-
-    @property
-    def waiting_since(self) -> datetime:
-        """When the ticket joined its current queue (issue or last transfer)."""
-        since = self.events[0].ts
-        for e in self.events:
-            if e.type in (EventType.ISSUED, EventType.TRANSFERRED):
-                since = e.ts
-        return since
 
 
 @dataclass(frozen=True)
@@ -157,6 +167,7 @@ class Board:
     def _reset(self) -> None:
         self._seen: set[str] = set()
         self.tickets: dict[str, TicketRecord] = {}
+        self._by_queue: dict[str, dict[str, TicketRecord]] = {}
         self._window_events: dict[tuple[str, str], QueueEvent] = {}
         #: The latest call at each window, whatever queue it was for: what its display shows.
         self._last_call: dict[str, QueueEvent] = {}
@@ -206,6 +217,10 @@ class Board:
         if record is None:
             record = self.tickets[event.ticket] = TicketRecord(event.ticket)
         record.add(event)
+        if before != record.queue:
+            if before is not None:
+                del self._by_queue[before][record.number]
+            self._by_queue.setdefault(record.queue, {})[record.number] = record
         changed |= {record.queue, event.queue}
         if before is not None:
             changed.add(before)
@@ -245,9 +260,7 @@ class Board:
         services: list[Service] = []
         waits: list[tuple[datetime, float]] = []
         served = no_show = 0
-        for record in self.tickets.values():
-            if record.queue != queue:
-                continue
+        for record in self._by_queue.get(queue, {}).values():
             state = record.state
             if state is TicketState.WAITING:
                 waiting.append((record.waiting_since, record.number))
@@ -255,7 +268,9 @@ class Board:
                 served += 1
             elif state is TicketState.NO_SHOW:
                 no_show += 1
-            self._collect_services(record, services, waits)
+            services.extend(record.services)
+            if record.wait is not None:
+                waits.append(record.wait)
         waiting.sort()
         calling = [
             NowCalling(window=w, ticket=e.ticket or "", called_at=e.ts)
@@ -272,21 +287,3 @@ class Board:
             services=sorted(services, key=lambda s: s.finished_at),
             waits=sorted(waits),
         )
-
-    @staticmethod
-    def _collect_services(
-        record: TicketRecord,
-        services: list[Service],
-        waits: list[tuple[datetime, float]],
-    ) -> None:
-        last_call: QueueEvent | None = None
-        for e in record.events:
-            if e.type is EventType.CALLED:
-                last_call = e
-            elif e.type is EventType.SERVED and last_call is not None and last_call.window is not None:
-                services.append(Service(record.queue, last_call.window, last_call.ts, e.ts))
-        issued, called = record.waiting_since, record.first_called_at
-        # A ticket first seen being called (no issue event) has no known wait.
-        known_start = any(e.type in (EventType.ISSUED, EventType.TRANSFERRED) for e in record.events)
-        if called is not None and known_start and called >= issued:
-            waits.append((called, (called - issued).total_seconds()))

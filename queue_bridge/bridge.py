@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lobby.schema import EventType, PayloadError, QueueEvent, QueueStatus, parse_event
-from queue_bridge.accuracy import Prediction, accuracy_by_queue
-from queue_bridge.board import Board, check_against_site
+from queue_bridge.accuracy import AccuracyTracker, Prediction
+from queue_bridge.board import Board, QueueView, check_against_site
 from queue_bridge.estimate import QueueLengthEstimator, WaitEstimator
 from queue_bridge.site import SiteConfig
 from queue_bridge.status import TicketInfo, queue_status, ticket_info
@@ -49,7 +49,7 @@ class Bridge:
         self._version = 0
         self._memo: tuple[int, list[QueueStatus]] | None = None
         # Estimates shown at issue time today, and the accuracy they turned out to have.
-        self._predictions: dict[str, list[Prediction]] = {}
+        self._accuracy = AccuracyTracker()
 
     # -- start-up -------------------------------------------------------------------------
     def recover(self) -> int:
@@ -65,8 +65,9 @@ class Bridge:
                 self.board.apply(event)
                 n += 1
             if self.board.day is not None:
-                for p in self.store.predictions(self.board.day):
-                    self._predictions.setdefault(p.queue, []).append(p)
+                self._accuracy.start_day(self.board.day)
+                self._accuracy.add(self.store.predictions(self.board.day))
+                self._accuracy.rescore(self.board, self.board.tickets)
             self._version += 1
         log.info("recovered %d events from %s", n, self.store.path)
         return n
@@ -102,13 +103,13 @@ class Bridge:
         if not accepted:
             return accepted
         with self._lock:
-            day = self.board.day
             changed = self.board.apply_all(accepted)
-            if self.board.day != day:
-                self._predictions = {}
-            self._record_predictions(accepted)
+            self._accuracy.start_day(self.board.day)
+            # One view per changed queue and batch: a view walks the queue's whole day.
+            views = {q: self.board.view(q) for q in sorted(changed) if self.site.queue(q)}
+            self._record_predictions(accepted, views)
             self._version += 1
-            statuses = [self._status(q) for q in sorted(changed) if self.site.queue(q)]
+            statuses = [self._status(q, view) for q, view in views.items()]
         for listener in self._listeners:
             try:
                 listener(statuses)
@@ -116,7 +117,7 @@ class Bridge:
                 log.exception("status listener failed")
         return accepted
 
-    def _record_predictions(self, accepted: Sequence[QueueEvent]) -> None:
+    def _record_predictions(self, accepted: Sequence[QueueEvent], views: dict[str, QueueView]) -> None:
         """Keep the estimate each newly issued ticket was shown, to measure it once it is called."""
         issued: dict[str, list[QueueEvent]] = {}
         for e in accepted:
@@ -124,7 +125,7 @@ class Bridge:
                 issued.setdefault(e.queue, []).append(e)
         made: list[Prediction] = []
         for queue, events in issued.items():
-            view = self.board.view(queue)  # once per queue and batch: a view walks the whole day
+            view = views[queue]
             ahead = {ticket: i for i, (_, ticket) in enumerate(view.waiting)}
             for e in events:
                 if e.ticket not in ahead or self.board.day is None:
@@ -133,17 +134,16 @@ class Bridge:
                 if estimate is not None:
                     made.append(Prediction.of(self.board.day, e.ticket, queue, e.ts, estimate))
         self.store.save_predictions(made)
-        for p in made:
-            self._predictions.setdefault(p.queue, []).append(p)
+        self._accuracy.add(made)
+        self._accuracy.rescore(self.board, {e.ticket for e in accepted if e.ticket})
 
     # -- reading --------------------------------------------------------------------------
     def now(self) -> datetime:
         """The bridge's clock: the latest event time, so a simulated day at any speed reads right."""
         return self.board.last_event_at or datetime.now(UTC)
 
-    def _status(self, queue: str) -> QueueStatus:
-        accuracy = accuracy_by_queue(self._predictions.get(queue, []), self.board).get(queue)
-        return queue_status(self.board, self.estimator, queue, self.now(), accuracy)
+    def _status(self, queue: str, view: QueueView | None = None) -> QueueStatus:
+        return queue_status(self.board, self.estimator, queue, self.now(), self._accuracy.get(queue), view)
 
     def status(self, queue: str) -> QueueStatus | None:
         if self.site.queue(queue) is None:

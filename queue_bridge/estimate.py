@@ -9,6 +9,7 @@ ticket issued now (everyone waiting is ahead of it).
 
 from __future__ import annotations
 
+import bisect
 import math
 import statistics
 from datetime import datetime, timedelta
@@ -58,8 +59,10 @@ class QueueLengthEstimator:
 
     def service_time(self, view: QueueView, now: datetime) -> tuple[float, float, int]:
         """(typical seconds per ticket at one window, coefficient of variation, samples)."""
-        since = now - self.window
-        recent = [s.seconds for s in view.services if since <= s.finished_at <= now and s.seconds > 0]
+        # view.services is sorted by finish time: slice the recent ones instead of scanning the day.
+        lo = bisect.bisect_left(view.services, now - self.window, key=lambda s: s.finished_at)
+        hi = bisect.bisect_right(view.services, now, key=lambda s: s.finished_at)
+        recent = [s.seconds for s in view.services[lo:hi] if s.seconds > 0]
         if len(recent) < self.min_samples:
             return self.default_service_s, self.default_cv, len(recent)
         median = statistics.median(recent)

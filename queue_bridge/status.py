@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from lobby.schema import EstimateAccuracy, QueueStatus, WaitEstimate
-from queue_bridge.board import Board, TicketState
+from queue_bridge.board import Board, QueueView, TicketState
 from queue_bridge.estimate import WaitEstimator, queue_estimate
 
 
@@ -17,8 +17,9 @@ def queue_status(
     queue: str,
     now: datetime,
     accuracy: EstimateAccuracy | None = None,
+    view: QueueView | None = None,
 ) -> QueueStatus:
-    view = board.view(queue)
+    view = view or board.view(queue)
     return QueueStatus(
         site=board.site.site,
         queue=queue,

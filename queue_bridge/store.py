@@ -88,24 +88,21 @@ class EventStore:
 
     def save_predictions(self, predictions: Sequence[Prediction]) -> None:
         """Record the estimates shown at issue time; the first one recorded for a ticket stays."""
-        if not predictions:
+        rows = [
+            (p.day.isoformat(), p.ticket, p.queue, _utc_text(p.issued_at), p.point_s, p.lower_s, p.upper_s)
+            for p in predictions
+        ]
+        if not rows:
             return
         with self._lock:
-            self._db.executemany(
-                "INSERT OR IGNORE INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        p.day.isoformat(),
-                        p.ticket,
-                        p.queue,
-                        _utc_text(p.issued_at),
-                        p.point_s,
-                        p.lower_s,
-                        p.upper_s,
-                    )
-                    for p in predictions
-                ],
-            )
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")  # one transaction (one fsync), not one per row
+            try:
+                cur.executemany("INSERT OR IGNORE INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
 
     def predictions(self, day: date) -> list[Prediction]:
         with self._lock:

@@ -98,3 +98,21 @@ def test_accuracy_is_on_the_page_and_in_the_open_data(tmp_path: Path) -> None:
     doc = queue_status_document(SITE, statuses, datetime(2026, 4, 1, 12, tzinfo=SITE.tz))
     assert doc["queues"][0]["accuracy_today"]["samples"] == acc.samples  # type: ignore[index]
     assert "accuracy_today" in doc["fields"]  # type: ignore[operator]
+
+
+def test_the_running_tracker_agrees_with_a_full_recount(tmp_path: Path) -> None:
+    from queue_bridge.accuracy import AccuracyTracker
+
+    events = simulate_day(SITE, date(2026, 4, 1), seed=5)
+    bridge = Bridge(SITE, EventStore(tmp_path / "events.sqlite3"))
+    for i in range(0, len(events), 7):
+        bridge.ingest(events[i : i + 7])
+    assert bridge.board.day is not None
+    predictions = bridge.store.predictions(bridge.board.day)
+    recount = accuracy_by_queue(predictions, bridge.board)
+    tracker = AccuracyTracker()
+    tracker.start_day(bridge.board.day)
+    tracker.add(predictions)
+    tracker.rescore(bridge.board, bridge.board.tickets)
+    live = {s.queue: s.accuracy_today for s in bridge.statuses()}
+    assert recount and all(live[q] == tracker.get(q) == recount[q] for q in recount)
