@@ -257,7 +257,8 @@ class Mosquitto:
         self.conf = workdir / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_inflight_messages 1000\nmax_queued_messages 1000000\nlog_dest stderr\nlog_type error\n"
+            "max_inflight_messages 1000\nmax_queued_messages 1000000\nset_tcp_nodelay true\n"
+            "log_dest stderr\nlog_type error\n"
             + os.environ.get("BENCH_MOSQUITTO_EXTRA", "").replace(";", "\n")
         )
         self.proc: subprocess.Popen[bytes] | None = None
