@@ -15,14 +15,13 @@ import resource
 import selectors
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -38,6 +37,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from lobby.schema import EventType, QueueEvent, events_topic, status_topic
 from queue_bridge.sim import Profile, simulate_day
 from queue_bridge.site import SiteConfig, load_site
+from tests.support import free_port as free_port
+from tests.support import wait_for_port as wait_for_port
+from tests.support import wait_until as wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The service day of every benchmark workload (a fixed day: results do not depend on the date).
@@ -216,35 +218,6 @@ def payload(e: QueueEvent) -> bytes:
 
 
 MOSQUITTO = "/usr/sbin/mosquitto"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll `condition` until it returns something truthy; fail with `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(0.02)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last value: {last!r})")
 
 
 class Mosquitto:
