@@ -161,6 +161,42 @@ def cmd_opendata_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_queue_replay(args: argparse.Namespace) -> int:
+    from queue_bridge.replay import (
+        ESTIMATORS,
+        ReplayError,
+        parse_events,
+        predictions_csv,
+        replay,
+        write_atomically,
+    )
+
+    settings = _settings(args)
+    site = _site(settings)
+    try:
+        text = Path(args.events).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {args.events}: {exc}") from None
+    try:
+        events = parse_events(text, site)
+    except ReplayError as exc:
+        raise CliError(f"{args.events}: {exc}") from None
+    print(f"replaying {len(events)} events with {args.estimator} ...", file=sys.stderr, flush=True)
+    rows = replay(events, site, ESTIMATORS[args.estimator]())
+    try:
+        write_atomically(args.out, predictions_csv(rows))
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc}") from None
+    summary = {
+        "events": len(events),
+        "predictions": len(rows),
+        "out": str(args.out),
+        "estimator": args.estimator,
+    }
+    print(json.dumps(summary) if args.json else f"wrote {len(rows)} predictions to {args.out}")
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------
 
 
@@ -214,6 +250,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=_time, help="publish earlier events at once, then play from HH:MM")
     p.add_argument("--dry-run", action="store_true", help="print the events as JSON lines instead")
     p.set_defaults(func=cmd_sim_queue)
+
+    queue = sub.add_parser("queue", help="queue tools").add_subparsers(
+        dest="queue", required=True, metavar="WHAT"
+    )
+    p = queue.add_parser(
+        "replay", help="replay an events CSV and write the estimate made at each issued ticket"
+    )
+    _options(p, _common)
+    p.add_argument(
+        "events", type=Path, help="CSV with header ts,event,queue,ticket,window, rows in time order"
+    )
+    p.add_argument("--out", type=Path, required=True, help="predictions CSV to write")
+    p.add_argument(
+        "--estimator",
+        choices=["queue_length", "les", "hol", "ql"],
+        default="queue_length",
+        help="estimator to replay (default: the bridge's)",
+    )
+    p.set_defaults(func=cmd_queue_replay)
 
     od = sub.add_parser("opendata", help="open data").add_subparsers(dest="od", required=True, metavar="WHAT")
     p = od.add_parser("export", help="write waiting-times.csv (15-minute slots) from the event log")
