@@ -12,17 +12,30 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from lobby.schema import EventType, QueueEvent
-from queue_bridge.site import SiteConfig
+from queue_bridge.site import Break, SiteConfig
 
 # Arrivals per hour at the peak, by default per queue (overridable per profile).
 DEFAULT_PEAK_PER_HOUR = 14.0
 # Mean service minutes per queue; unknown queues use the default.
 DEFAULT_SERVICE_MIN = 6.0
+
+
+@dataclass(frozen=True)
+class Surge:
+    """Arrivals multiplied by `factor` between two times of day (for `queues`, or all if empty)."""
+
+    start: time
+    end: time
+    factor: float
+    queues: tuple[str, ...] = ()
+
+    def applies(self, queue: str, local: time) -> bool:
+        return self.start <= local < self.end and (not self.queues or queue in self.queues)
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,19 @@ class Profile:
     service_sigma: float = 0.45  # log-normal shape: most services near the mean, a long tail
     no_answer_p: float = 0.04  # called, does not come: recalled once, then no-show
     recall_gap_s: float = 60.0
+    surges: tuple[Surge, ...] = ()
+    #: Unplanned closures (a window failure): like breaks, but not in the site config.
+    outages: tuple[Break, ...] = ()
+
+    def arrival_factor(self, queue: str, local: time) -> float:
+        factor = 1.0
+        for s in self.surges:
+            if s.applies(queue, local):
+                factor *= s.factor
+        return factor
+
+    def max_factor(self, queue: str) -> float:
+        return max([1.0, *(s.factor for s in self.surges if not s.queues or queue in s.queues)])
 
 
 def arrival_shape(minute_of_day: float) -> float:
@@ -95,7 +121,7 @@ def simulate_day(
     for w in site.windows:
         for q in w.queues:
             log.add(EventType.WINDOW_OPEN, opens, q, window=w.id)
-    on_break = _break_schedule(site, day, log)
+    on_break = _break_schedule(site, day, log, [*site.breaks, *profile.outages])
 
     while free_at:
         now, wid = heapq.heappop(free_at)
@@ -141,14 +167,16 @@ def _arrivals(
     """Non-homogeneous Poisson arrivals by thinning, numbered per queue (A001, A002, ...)."""
     tickets: list[_Ticket] = []
     for q in site.queues:
-        peak = profile.peak_per_hour.get(q.id, DEFAULT_PEAK_PER_HOUR)
+        top = profile.max_factor(q.id)
+        peak = profile.peak_per_hour.get(q.id, DEFAULT_PEAK_PER_HOUR) * top
         t, n = opens, 0
         while True:
             t += timedelta(hours=rng.expovariate(peak))
             if t >= closes - timedelta(minutes=15):  # the ticket machine stops before closing
                 break
             local = t.astimezone(site.tz)
-            if rng.random() < arrival_shape(local.hour * 60 + local.minute):
+            factor = profile.arrival_factor(q.id, local.time()) / top
+            if rng.random() < arrival_shape(local.hour * 60 + local.minute) * factor:
                 n += 1
                 tickets.append(_Ticket(f"{q.id}{n:03d}", q.id, t))
     tickets.sort(key=lambda t: t.issued)
@@ -156,12 +184,12 @@ def _arrivals(
 
 
 def _break_schedule(
-    site: SiteConfig, day: date, log: _EventLog
+    site: SiteConfig, day: date, log: _EventLog, breaks: Sequence[Break]
 ) -> Callable[[str, datetime], datetime | None]:
     """Log window_close/open for the breaks; return a function: when does this window resume?"""
     spans: dict[str, list[tuple[datetime, datetime]]] = {}
     windows = {w.id: w for w in site.windows}
-    for b in site.breaks:
+    for b in breaks:
         start, end = _at(day, b.start, site), _at(day, b.end, site)
         for wid in b.windows:
             spans.setdefault(wid, []).append((start, end))
