@@ -264,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="predictions CSV to write")
     p.add_argument(
         "--estimator",
-        choices=["queue_length", "les", "hol", "ql"],
+        choices=["simulation", "queue_length", "les", "hol", "ql"],
         default="queue_length",
         help="estimator to replay (default: the bridge's)",
     )

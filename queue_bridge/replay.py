@@ -22,6 +22,7 @@ from lobby.schema import EventType, QueueEvent, WaitEstimate
 from queue_bridge.baselines import HeadOfLine, LastToEnterService, QueueLengthOverRate
 from queue_bridge.board import Board, check_against_site
 from queue_bridge.estimate import QueueLengthEstimator, WaitEstimator
+from queue_bridge.forecast import SimulationEstimator
 from queue_bridge.site import SiteConfig
 
 INPUT_HEADER = ["ts", "event", "queue", "ticket", "window"]
@@ -33,6 +34,7 @@ FALLBACK = WaitEstimate(point_s=1800, lower_s=0, upper_s=4 * 3600, method="fallb
 
 #: Estimators the replay can run, by name (the bridge's own first, then the classic baselines).
 ESTIMATORS: dict[str, Callable[[], WaitEstimator]] = {
+    "simulation": SimulationEstimator,
     "queue_length": QueueLengthEstimator,
     "les": LastToEnterService,
     "hol": HeadOfLine,
