@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from lobby.schema import EventType, PayloadError, QueueEvent, QueueStatus, parse_event
 from queue_bridge.accuracy import AccuracyTracker, Prediction
 from queue_bridge.board import Board, QueueView, check_against_site
-from queue_bridge.estimate import QueueLengthEstimator, WaitEstimator
+from queue_bridge.estimate import WaitEstimator
+from queue_bridge.forecast import SimulationEstimator
 from queue_bridge.site import SiteConfig
 from queue_bridge.status import TicketInfo, queue_status, ticket_info
 from queue_bridge.store import EventStore
@@ -37,7 +38,7 @@ class Bridge:
     def __init__(self, site: SiteConfig, store: EventStore, estimator: WaitEstimator | None = None) -> None:
         self.site = site
         self.store = store
-        self.estimator: WaitEstimator = estimator or QueueLengthEstimator()
+        self.estimator: WaitEstimator = estimator or SimulationEstimator()
         self.board = Board(site)
         self.counters: Counter[str] = Counter()
         #: Health of each input/output link, set by the shells (e.g. {"mqtt": True}).

@@ -11,7 +11,7 @@ import httpx
 from lobby.schema import events_topic, status_topic
 from tests.support import BridgeProcess, MqttProbe, event, wait_until
 
-T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+T0 = datetime(2026, 4, 1, 0, 0, tzinfo=UTC)  # 09:00 in Tokyo: the office is open
 
 
 def _publish_day_start(probe: MqttProbe, site: str) -> None:
