@@ -24,7 +24,7 @@ import math
 import random
 import statistics
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from lobby.schema import WaitEstimate
 from queue_bridge.board import Board, QueueView, TicketState
@@ -47,15 +47,26 @@ class ServiceModel:
         return rng.lognormvariate(self.mu, self.sigma)
 
 
-def learn_service(samples: list[float]) -> ServiceModel:
-    """Log-normal fit of today's service times, shrunk towards the prior while samples are few."""
+def learn_service(samples: list[float], history: list[float] | None = None) -> ServiceModel:
+    """Log-normal fit of today's service times, shrunk towards a prior while samples are few.
+
+    The prior is the queue's services on earlier days when there are enough (the event log's
+    history), otherwise a generic 6 minutes.
+    """
+    prior = _fit([math.log(s) for s in history or [] if s > 5])
+    prior_mu, prior_sigma = prior or (math.log(PRIOR_SERVICE_S) - PRIOR_SIGMA**2 / 2, PRIOR_SIGMA)
     logs = [math.log(s) for s in samples if s > 5]
-    prior_mu = math.log(PRIOR_SERVICE_S) - PRIOR_SIGMA**2 / 2
     n = len(logs)
     mean = (sum(logs) + PRIOR_WEIGHT * prior_mu) / (n + PRIOR_WEIGHT)
-    var = statistics.pvariance(logs) if n >= 2 else PRIOR_SIGMA**2
-    sigma = math.sqrt((n * var + PRIOR_WEIGHT * PRIOR_SIGMA**2) / (n + PRIOR_WEIGHT))
+    var = statistics.pvariance(logs) if n >= 2 else prior_sigma**2
+    sigma = math.sqrt((n * var + PRIOR_WEIGHT * prior_sigma**2) / (n + PRIOR_WEIGHT))
     return ServiceModel(mean, max(0.15, sigma))
+
+
+def _fit(logs: list[float]) -> tuple[float, float] | None:
+    if len(logs) < 10:
+        return None
+    return statistics.fmean(logs), statistics.pstdev(logs)
 
 
 @dataclass
@@ -77,6 +88,8 @@ class SimulationEstimator:
         self.pad_s = pad_s
         self._memo_key: tuple[int, int, datetime | None, datetime] | None = None
         self._memo: dict[str, list[list[float]]] = {}
+        # Service times seen on each day, per queue: earlier days are the prior for today.
+        self._days: dict[date, dict[str, list[float]]] = {}
 
     def for_position(self, board: Board, view: QueueView, ahead: int, now: datetime) -> WaitEstimate | None:
         samples = self._samples(board, now).get(view.queue)
@@ -105,9 +118,13 @@ class SimulationEstimator:
     def _simulate(self, board: Board, now: datetime) -> dict[str, list[list[float]]]:
         site = board.site
         views = {q.id: board.view(q.id) for q in site.queues}
+        today = {q: [s.seconds for s in v.services if s.finished_at <= now] for q, v in views.items()}
+        if board.day is not None:
+            self._days[board.day] = today
+        earlier = [d for d in sorted(self._days) if board.day is None or d < board.day][-5:]
         models = {
-            q: learn_service([s.seconds for s in v.services if s.finished_at <= now])
-            for q, v in views.items()
+            q: learn_service(samples, [x for d in earlier for x in self._days[d].get(q, [])])
+            for q, samples in today.items()
         }
         no_show = _no_show_rate(views)
         horizon = (
