@@ -30,6 +30,7 @@ from bench.common import (
     scaled_day,
     show,
     stack,
+    standalone_main,
     wait_until,
     workdir,
 )
@@ -138,14 +139,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    return standalone_main(
+        __doc__,
+        add_arguments,
+        lambda a: run(a.api_day_events, a.api_rounds, a.api_duration, a.api_connections, a.keep),
+        argv,
     )
-    add_arguments(parser)
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
-    args = parser.parse_args(argv)
-    result = run(args.api_day_events, args.api_rounds, args.api_duration, args.api_connections, args.keep)
-    return 0 if result["target_met"] else 1
 
 
 if __name__ == "__main__":

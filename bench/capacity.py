@@ -33,6 +33,7 @@ from bench.common import (
     proc_rss_mb,
     show,
     stack,
+    standalone_main,
     wait_until,
     window_open_event,
     workdir,
@@ -143,14 +144,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    return standalone_main(
+        __doc__,
+        add_arguments,
+        lambda a: run(a.capacity_step, a.capacity_max, a.capacity_deadline, a.keep),
+        argv,
     )
-    add_arguments(parser)
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
-    args = parser.parse_args(argv)
-    result = run(args.capacity_step, args.capacity_max, args.capacity_deadline, args.keep)
-    return 0 if result["target_met"] else 1
 
 
 if __name__ == "__main__":

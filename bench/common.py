@@ -7,6 +7,7 @@ starts is stopped by its PID.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import os
@@ -21,7 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -441,3 +442,16 @@ class Fleet:
             self.command("quit", 10)
         stop_process(self.proc, signal.SIGTERM, 10)
         self._selector.close()
+
+
+def standalone_main(
+    doc: str | None,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], dict[str, Any]],
+    argv: Sequence[str] | None,
+) -> int:
+    """`python bench/<one>.py`: its own options plus --keep; exit 1 when its target is missed."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    return 0 if run(parser.parse_args(argv))["target_met"] else 1

@@ -32,6 +32,7 @@ from bench.common import (
     scaled_day,
     show,
     stack,
+    standalone_main,
     workdir,
 )
 from lobby.schema import QueueEvent
@@ -163,13 +164,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_arguments(parser)
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
-    args = parser.parse_args(argv)
-    return 0 if run(args.ingest_events, args.keep)["target_met"] else 1
+    return standalone_main(__doc__, add_arguments, lambda a: run(a.ingest_events, a.keep), argv)
 
 
 if __name__ == "__main__":

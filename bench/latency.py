@@ -28,6 +28,7 @@ from bench.common import (
     percentile,
     show,
     stack,
+    standalone_main,
     wait_until,
     window_open_event,
     workdir,
@@ -124,14 +125,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    return standalone_main(
+        __doc__,
+        add_arguments,
+        lambda a: run(a.latency_clients, a.latency_events, a.latency_interval, a.keep),
+        argv,
     )
-    add_arguments(parser)
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
-    args = parser.parse_args(argv)
-    result = run(args.latency_clients, args.latency_events, args.latency_interval, args.keep)
-    return 0 if result["target_met"] else 1
 
 
 if __name__ == "__main__":
