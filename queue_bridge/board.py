@@ -172,6 +172,8 @@ class Board:
         #: The latest call at each window, whatever queue it was for: what its display shows.
         self._last_call: dict[str, QueueEvent] = {}
         self.last_event_at: datetime | None = None
+        #: Bumped by every event applied: a cheap key for caches of anything derived from the board.
+        self.version = 0
         #: Per queue, the time of the latest event that concerned it.
         self.updated_at: dict[str, datetime] = {}
 
@@ -193,6 +195,7 @@ class Board:
         if event.event_id in self._seen:
             return set()
         self._seen.add(event.event_id)
+        self.version += 1
         if self.last_event_at is None or event.ts > self.last_event_at:
             self.last_event_at = event.ts
 

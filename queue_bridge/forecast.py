@@ -86,7 +86,7 @@ class SimulationEstimator:
         self.seed = seed
         self.widen = widen  # calibration: model error on top of the simulated spread
         self.pad_s = pad_s
-        self._memo_key: tuple[int, int, datetime | None, datetime] | None = None
+        self._memo_key: tuple[int, date | None, int, datetime] | None = None
         self._memo: dict[str, list[list[float]]] = {}
         # Service times seen on each day, per queue: earlier days are the prior for today.
         self._days: dict[date, dict[str, list[float]]] = {}
@@ -110,7 +110,7 @@ class SimulationEstimator:
 
     # -- the simulation -------------------------------------------------------------------------
     def _samples(self, board: Board, now: datetime) -> dict[str, list[list[float]]]:
-        key = (id(board), len(board.tickets) + len(board._window_events), board.last_event_at, now)
+        key = (id(board), board.day, board.version, now)
         if key != self._memo_key:
             self._memo_key, self._memo = key, self._simulate(board, now)
         return self._memo

@@ -114,3 +114,19 @@ def test_after_closing_time_there_is_no_estimate() -> None:
     d.open(at(8, 30), ("A", "W1"))
     d.add("issued", at(17, 20), "A", "A001")
     assert d.estimate("A", at(17, 20)) is None
+
+
+def test_an_event_at_the_same_time_as_the_last_one_refreshes_the_estimate() -> None:
+    d = Day()
+    d.open(at(8, 30), ("C", "W5"))
+    d.history("C", "W5", at(8, 35), 10)
+    now = at(10, 30)
+    for i in range(3):
+        d.add("issued", now - timedelta(minutes=3 - i), "C", f"C1{i:02d}")
+    d.add("window_open", now, "C", window="W5")  # same time as what follows: no new ticket, no new time
+    estimator = SimulationEstimator()
+    before = estimator.for_position(d.board, d.board.view("C"), 2, now)
+    d.add("called", now, "C", "C100", "W5")  # same ticket count, same last event time
+    after = estimator.for_position(d.board, d.board.view("C"), 1, now)
+    fresh = SimulationEstimator().for_position(d.board, d.board.view("C"), 1, now)
+    assert before is not None and after == fresh  # not the memo of the board before the call
