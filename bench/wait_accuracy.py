@@ -4,7 +4,7 @@ For each scenario and estimator: mean absolute error of the estimate made when e
 issued (minutes, over tickets that were called), coverage of its 80% range, and the ratio of its
 MAE to the best of the classic predictors (LES, HOL, QL) measured on the same day in the same run.
 
-    .venv/bin/python bench/wait_accuracy.py [--seed 1] [--days 3]
+    .venv/bin/python bench/wait_accuracy.py [--seed 1] [--days 10]
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--days", type=int, default=3, help="simulated days per scenario (default 3)")
+    parser.add_argument("--days", type=int, default=10, help="simulated days per scenario (default 10)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     print(
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = {name: score(scenario, name, args.seed, args.days) for name in ESTIMATORS}
         best = min(results[b][0] for b in BASELINES)
         for name, (mae, coverage, n) in results.items():
-            cov = f"{coverage:.0%}" if coverage is not None else "n/a"
+            cov = f"{coverage:.1%}" if coverage is not None else "n/a"
             print(f"{scenario:15} {name:13} {mae:8.1f} {cov:>9} {mae / best:15.2f} {n:8d}")
     print(f"({time.perf_counter() - t0:.0f} s; coverage n/a: a point predictor has no range)")
     return 0

@@ -172,8 +172,9 @@ class Board:
         #: The latest call at each window, whatever queue it was for: what its display shows.
         self._last_call: dict[str, QueueEvent] = {}
         self.last_event_at: datetime | None = None
-        #: Bumped by every event applied: a cheap key for caches of anything derived from the board.
-        self.version = 0
+        #: Per queue, bumped by every event that concerned it: a cheap key for caches of anything
+        #: derived from a queue's state (an event at the same timestamp as the last one still counts).
+        self.versions: dict[str, int] = {}
         #: Per queue, the time of the latest event that concerned it.
         self.updated_at: dict[str, datetime] = {}
 
@@ -195,7 +196,6 @@ class Board:
         if event.event_id in self._seen:
             return set()
         self._seen.add(event.event_id)
-        self.version += 1
         if self.last_event_at is None or event.ts > self.last_event_at:
             self.last_event_at = event.ts
 
@@ -233,6 +233,7 @@ class Board:
 
     def _touch(self, queues: set[str], ts: datetime) -> set[str]:
         for q in queues:
+            self.versions[q] = self.versions.get(q, 0) + 1
             if q not in self.updated_at or ts > self.updated_at[q]:
                 self.updated_at[q] = ts
         return queues

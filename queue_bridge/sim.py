@@ -2,6 +2,8 @@
 
 Pure function of (site, day, seed, profile): arrivals follow a time-of-day curve (morning peak,
 lunch dip, smaller afternoon peak), windows open at opening time and close for the site's breaks,
+the ticket machine stops 15 minutes before closing and the windows go on until every visitor who
+holds a ticket has been called, as city halls do (受付終了後も発券済みの方は対応),
 each queue has its own service-time distribution (log-normal), windows serving several queues
 call the oldest waiting ticket among them, some visitors do not answer (recall, then no-show).
 The shell in `sim_publish.py` plays these events over MQTT at a chosen speed.
@@ -123,21 +125,24 @@ def simulate_day(
             log.add(EventType.WINDOW_OPEN, opens, q, window=w.id)
     on_break = _break_schedule(site, day, log, [*site.breaks, *profile.outages])
 
+    last_free = {w: closes for w in windows}
     while free_at:
         now, wid = heapq.heappop(free_at)
-        if now >= closes:
-            continue
         resume = on_break(wid, now)
         if resume is not None:
-            heapq.heappush(free_at, (resume, wid))
-            continue
+            if resume < closes:
+                heapq.heappush(free_at, (resume, wid))
+            continue  # a closure that lasts until closing time ends the window's day
         while pending and pending[0].issued <= now:
             t = pending.pop(0)
             waiting[t.queue].append(t)
         candidates = [waiting[q][0] for q in windows[wid].queues if waiting[q]]
         if not candidates:
-            nxt = pending[0].issued if pending else closes
-            heapq.heappush(free_at, (max(nxt, now + timedelta(seconds=20)), wid))
+            if now < closes:
+                nxt = pending[0].issued if pending else closes
+                heapq.heappush(free_at, (max(nxt, now + timedelta(seconds=20)), wid))
+            else:  # closed, and nobody holding a ticket for this window is left
+                last_free[wid] = max(closes, now)
             continue
         ticket = min(candidates, key=lambda t: t.issued)
         waiting[ticket.queue].remove(ticket)
@@ -156,7 +161,7 @@ def simulate_day(
 
     for w in site.windows:
         for q in w.queues:
-            log.add(EventType.WINDOW_CLOSE, closes, q, window=w.id)
+            log.add(EventType.WINDOW_CLOSE, last_free[w.id], q, window=w.id)
     log.events.sort(key=lambda e: e.ts)
     return log.events
 
@@ -195,7 +200,8 @@ def _break_schedule(
             spans.setdefault(wid, []).append((start, end))
             for q in windows[wid].queues:
                 log.add(EventType.WINDOW_CLOSE, start, q, window=wid)
-                log.add(EventType.WINDOW_OPEN, end, q, window=wid)
+                if end < _at(day, site.closes, site):
+                    log.add(EventType.WINDOW_OPEN, end, q, window=wid)
 
     def resume_time(wid: str, now: datetime) -> datetime | None:
         for start, end in spans.get(wid, []):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from lobby.schema import EventType, QueueEvent, WaitEstimate
 from queue_bridge.board import Board
-from queue_bridge.forecast import SimulationEstimator
+from queue_bridge.forecast import SimulationEstimator, queue_groups
 from queue_bridge.site import load_site
 
 SITE = load_site()
@@ -109,11 +111,23 @@ def test_no_history_gives_a_wide_but_sane_range_and_results_are_deterministic() 
     assert first.upper_s - first.lower_s > 0.5 * first.point_s
 
 
-def test_after_closing_time_there_is_no_estimate() -> None:
+def test_tickets_still_waiting_at_closing_time_are_called_after_it() -> None:
     d = Day()
-    d.open(at(8, 30), ("A", "W1"))
-    d.add("issued", at(17, 20), "A", "A001")
-    assert d.estimate("A", at(17, 20)) is None
+    d.open(at(8, 30), ("C", "W5"))
+    d.history("C", "W5", at(8, 35), 10)
+    for i in range(12):  # two hours of work for one window, issued just before the machine stops
+        d.add("issued", at(16, 55) + timedelta(seconds=i), "C", f"C1{i:02d}")
+    estimate = d.estimate("C", at(17, 0))
+    assert estimate is not None
+    assert 100 * 60 < estimate.point_s < 140 * 60  # past 17:15: the window goes on serving
+
+
+def test_when_every_window_of_a_queue_has_closed_there_is_no_estimate() -> None:
+    d = Day()
+    d.open(at(8, 30), ("C", "W5"))
+    d.add("issued", at(17, 0), "C", "C001")
+    d.add("window_close", at(17, 1), "C", window="W5")
+    assert d.estimate("C", at(17, 1)) is None
 
 
 def test_an_event_at_the_same_time_as_the_last_one_refreshes_the_estimate() -> None:
@@ -130,3 +144,26 @@ def test_an_event_at_the_same_time_as_the_last_one_refreshes_the_estimate() -> N
     after = estimator.for_position(d.board, d.board.view("C"), 1, now)
     fresh = SimulationEstimator().for_position(d.board, d.board.view("C"), 1, now)
     assert before is not None and after == fresh  # not the memo of the board before the call
+
+
+def test_queues_linked_by_shared_windows_are_simulated_together() -> None:
+    groups = queue_groups(SITE)  # W3 serves A and B; C has W5 alone
+    assert groups["A"] == groups["B"] == frozenset({"A", "B"})
+    assert groups["C"] == frozenset({"C"})
+
+
+def test_an_event_of_another_group_only_moves_the_estimate_on_by_the_time_elapsed() -> None:
+    d = Day()
+    d.open(at(8, 30), ("A", "W1"), ("C", "W5"))
+    d.history("A", "W1", at(8, 35), 5)
+    for i in range(6):
+        d.add("issued", at(10, 0) + timedelta(seconds=i), "A", f"A1{i:02d}")
+    estimator = SimulationEstimator()
+    before = estimator.for_position(d.board, d.board.view("A"), 5, at(10, 1))
+    d.add("issued", at(10, 1) + timedelta(seconds=30), "C", "C100")  # nothing to do with A
+    after = estimator.for_position(d.board, d.board.view("A"), 5, at(10, 1) + timedelta(seconds=30))
+    assert before is not None and after is not None
+    assert after.point_s == pytest.approx(before.point_s - 30, abs=1)
+    d.add("called", at(10, 2), "A", "A100", "W1")  # A's own event: a new simulation
+    fresh = SimulationEstimator().for_position(d.board, d.board.view("A"), 4, at(10, 2))
+    assert estimator.for_position(d.board, d.board.view("A"), 4, at(10, 2)) == fresh
