@@ -447,8 +447,8 @@ def test_poll_forever_follows_the_snapshots_and_survives_bad_answers(
 
         # Back to good answers: the diff is taken against the last good snapshot.
         calling_system.reply({"queues": {"A": {"now_calling": "A015", "waiting": 4, "open_windows": 3}}})
-        await wait_for(lambda: a_status(bridge)[2].get("W1") == "A015", "recovery")
-        assert bridge.links["pull"] is True
+        # The link is marked up after the ingest thread returns, a moment after the status changes.
+        await wait_for(lambda: a_status(bridge)[2].get("W1") == "A015" and bridge.links["pull"], "recovery")
         assert a_status(bridge)[0] == 4
         await stop(task)
 
