@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs what is missing, idempotently: Debian packages (mosquitto for tests and production,
-# chromium for browser tests), then a .venv from the pinned requirements with this package in it.
+# Installs what is missing, idempotently: Debian packages (espeak-ng and PortAudio for speech,
+# mosquitto for tests and production, chromium for browser tests), then a .venv from the pinned requirements with this package in it.
 # Usage: scripts/bootstrap.sh [runtime|dev]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile="${1:-dev}"
 
 debs=()
+# Speech: espeak-ng is the fallback voice (and voices Korean test speech); PortAudio headers build PyAudio.
+command -v espeak-ng >/dev/null 2>&1 || debs+=(espeak-ng)
+[ -e /usr/include/portaudio.h ] || debs+=(portaudio19-dev)
 if [ "$profile" = dev ]; then
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || debs+=(mosquitto)
   command -v chromium >/dev/null 2>&1 || debs+=(chromium)

@@ -1,0 +1,1 @@
+"""Speech: audio in, voice activity, recognition, understanding, dialogue and speech out (issue 4)."""
