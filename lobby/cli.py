@@ -197,6 +197,85 @@ def cmd_queue_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lang(text: str) -> str:
+    if text not in ("ja", "en", "auto"):
+        raise argparse.ArgumentTypeError(f"unknown language {text!r}: use ja, en or auto")
+    return text
+
+
+def _knowledge(settings: Settings):  # type: ignore[no-untyped-def]
+    from speech.knowledge import KnowledgeError, load_knowledge
+
+    try:
+        return load_knowledge(settings.site_file)
+    except KnowledgeError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from speech.dialogue import Dialogue
+
+    text = args.text.strip()
+    if not text:
+        raise CliError("empty question: say what you came for, e.g. lobby ask '住民票がほしい'")
+    _, knowledge = _knowledge(_settings(args))
+    reply = Dialogue(knowledge).respond(text, None if args.lang == "auto" else args.lang)
+    result: dict[str, object] = {
+        "procedure": reply.procedure,
+        "destination": reply.destination,
+        "handoff": reply.handoff,
+        "answer": reply.text,
+        "lang": reply.lang,
+    }
+    if reply.clarify:
+        result["clarify"] = list(reply.clarify)
+    print(json.dumps(result, ensure_ascii=False) if args.json else reply.text)
+    return 0
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from speech.asr import AsrError, make_recognizer
+    from speech.audio import SAMPLE_RATE, AudioError, read_wav
+    from speech.models import ModelError
+
+    try:
+        audio = read_wav(args.wav, require_rate=SAMPLE_RATE)
+        print(f"loading the {args.backend} model ...", file=sys.stderr, flush=True)
+        recognizer = make_recognizer(args.backend)
+        print(f"recognizing {audio.duration_s:.1f} s of audio ...", file=sys.stderr, flush=True)
+        transcript = recognizer.transcribe(audio, None if args.lang == "auto" else args.lang)
+    except (AudioError, AsrError, ModelError) as exc:
+        raise CliError(str(exc).splitlines()[0]) from None
+    result = {"text": transcript.text, "lang": transcript.lang, "duration_s": round(audio.duration_s, 3)}
+    print(json.dumps(result, ensure_ascii=False) if args.json else transcript.text)
+    return 0
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from speech.audio import AudioError, write_wav
+    from speech.dialogue import detect_lang
+    from speech.tts import Speaker, TtsError
+
+    text = args.text.strip()
+    if not text:
+        raise CliError("empty text: give the words to say, e.g. lobby say 'こんにちは' --out hello.wav")
+    lang = detect_lang(text) if args.lang == "auto" else args.lang
+    try:
+        audio = Speaker().synthesize(text, lang).resampled(args.rate)
+        write_wav(args.out, audio)
+    except (TtsError, AudioError) as exc:
+        raise CliError(str(exc).splitlines()[0]) from None
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc}") from None
+    result = {"out": str(args.out), "lang": lang, "duration_s": round(audio.duration_s, 3), "rate": args.rate}
+    print(
+        json.dumps(result, ensure_ascii=False)
+        if args.json
+        else f"wrote {audio.duration_s:.1f} s to {args.out}"
+    )
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------
 
 
@@ -265,10 +344,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--estimator",
         choices=["simulation", "queue_length", "les", "hol", "ql"],
-        default="queue_length",
-        help="estimator to replay (default: the bridge's)",
+        default="simulation",
+        help="estimator to replay (default: simulation, the bridge's)",
     )
     p.set_defaults(func=cmd_queue_replay)
+
+    p = sub.add_parser("ask", help="answer a visitor's question as the robot would (text in, text out)")
+    _options(p, _common)
+    p.add_argument("text", help="what the visitor said, e.g. '引っ越してきたんですけど'")
+    p.add_argument("--lang", type=_lang, default="auto", help="ja, en or auto (default: from the text)")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("transcribe", help="recognize the speech in a 16 kHz mono WAV file")
+    _options(p, _common)
+    p.add_argument("wav", type=Path, help="16 kHz mono 16-bit PCM WAV")
+    p.add_argument("--lang", type=_lang, default="auto", help="ja, en or auto (default: detect)")
+    p.add_argument(
+        "--backend", choices=["whisper", "vosk"], default="whisper", help="recognizer (default whisper)"
+    )
+    p.set_defaults(func=cmd_transcribe)
+
+    p = sub.add_parser("say", help="speak a sentence into a WAV file with the robot's voice")
+    _options(p, _common)
+    p.add_argument("text", help="what to say")
+    p.add_argument("--lang", type=_lang, default="auto", help="ja, en or auto (default: from the text)")
+    p.add_argument("--out", type=Path, required=True, help="WAV file to write")
+    p.add_argument("--rate", type=int, default=16000, help="sample rate of the WAV (default 16000)")
+    p.set_defaults(func=cmd_say)
 
     od = sub.add_parser("opendata", help="open data").add_subparsers(dest="od", required=True, metavar="WHAT")
     p = od.add_parser("export", help="write waiting-times.csv (15-minute slots) from the event log")

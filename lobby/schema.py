@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -132,6 +132,42 @@ class QueueStatus(_Payload):
     updated_at: datetime
 
 
+SpeechLang = Literal["ja", "en", "ko"]
+_SpeechText = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+class SpeechTranscript(_Payload):
+    """What the robot heard: ROS `/speech/transcript` (std_msgs/String). Text only, never audio."""
+
+    version: Literal[1] = 1
+    text: Annotated[str, StringConstraints(max_length=1000)]
+    lang: SpeechLang
+    duration_s: Annotated[float, Field(ge=0)]
+    backend: str
+
+
+class SayRequest(_Payload):
+    """What the robot should say: ROS `/speech/say` (std_msgs/String)."""
+
+    version: Literal[1] = 1
+    text: _SpeechText
+    lang: SpeechLang
+
+
+class DialogueIntent(_Payload):
+    """What the robot understood and decided: ROS `/dialogue/intent` (std_msgs/String)."""
+
+    version: Literal[1] = 1
+    text: Annotated[str, StringConstraints(max_length=1000)]  # what was heard
+    lang: SpeechLang
+    procedure: str | None
+    destination: str | None  # point of interest: the counter's, or the facility id
+    handoff: bool
+    clarify: list[str] = Field(default_factory=list)
+    escort: bool = False  # the visitor accepted to be walked to `destination`
+    answer: str
+
+
 class PayloadError(ValueError):
     """A payload that is not valid: the message says what is wrong, in one line."""
 
@@ -173,3 +209,16 @@ def events_topic(site: str, queue: str = "+") -> str:
 
 def status_topic(site: str, queue: str) -> str:
     return f"{TOPIC_ROOT}/{site}/queues/{queue}/status"
+
+
+_P = TypeVar("_P", bound=_Payload)
+
+
+def parse_payload(model: type[_P], raw: bytes | str) -> _P:
+    """Parse any payload model, raising `PayloadError` with a one-line reason."""
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(f"payload too large: {len(raw)} bytes > {MAX_PAYLOAD_BYTES}")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise PayloadError(_one_line(exc)) from None

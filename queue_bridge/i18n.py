@@ -186,6 +186,13 @@ def accuracy_text(lang: str, accuracy: EstimateAccuracy | None) -> str:
     )
 
 
+def wait_bounds_min(estimate: WaitEstimate) -> tuple[int, int]:
+    """The range in whole 5-minute steps (lower rounded down, upper up, at least 5 minutes wide):
+    what the page shows and the robot says."""
+    lo = int(estimate.lower_s // 300) * 5
+    return lo, max(5, lo + 5, math.ceil(estimate.upper_s / 300) * 5)
+
+
 def wait_text(lang: str, waiting: int, estimate: WaitEstimate | None) -> str:
     """A wait as people read it: a range in 5-minute steps, never a false-precise number.
 
@@ -196,8 +203,7 @@ def wait_text(lang: str, waiting: int, estimate: WaitEstimate | None) -> str:
         return t["no_wait"]
     if estimate is None:
         return t["closed"]
-    lo = int(estimate.lower_s // 300) * 5
-    hi = max(5, lo + 5, math.ceil(estimate.upper_s / 300) * 5)
+    lo, hi = wait_bounds_min(estimate)
     if lo == 0:
         return fill(t["under"], hi=hi)
     return fill(t["minutes"], lo=lo, hi=hi)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import time
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -68,6 +68,9 @@ class SiteConfig(BaseModel):
     queues: Annotated[list[QueueConfig], Field(min_length=1)]
     windows: Annotated[list[WindowConfig], Field(min_length=1)]
     breaks: list[Break] = Field(default_factory=list)
+    #: The guidance robot's knowledge of the site (procedures, counters, facilities). The bridge
+    #: does not use it; `speech/knowledge.py` validates it, so a robot-only change cannot stop the bridge.
+    guide: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _references_exist(self) -> SiteConfig:

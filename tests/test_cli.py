@@ -24,7 +24,19 @@ def lobby(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["demo"], ["server"], ["sim"], ["sim", "queue"], ["opendata"], ["opendata", "export"]]
+    "command",
+    [
+        [],
+        ["demo"],
+        ["server"],
+        ["sim"],
+        ["sim", "queue"],
+        ["opendata"],
+        ["opendata", "export"],
+        ["ask"],
+        ["transcribe"],
+        ["say"],
+    ],
 )
 def test_every_subcommand_has_help(command: list[str]) -> None:
     result = lobby(*command, "--help")
@@ -82,3 +94,37 @@ def test_settings_from_yaml_env_and_overrides(tmp_path: Path, monkeypatch: pytes
     config.write_text("web_prot: 1\n")
     with pytest.raises(ValueError):
         load_settings(config)
+
+
+def test_ask_answers_as_json_and_refuses_bad_input() -> None:
+    import json
+
+    result = lobby("ask", "Where is the toilet?", "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["procedure"] is None and answer["destination"] == "restroom" and answer["lang"] == "en"
+    assert answer["handoff"] is False and "restroom" in answer["answer"]
+    answer = json.loads(lobby("ask", "住民票がほしいです", "--json").stdout)
+    assert answer["procedure"] == "resident_certificate" and answer["lang"] == "ja"
+    assert "empty question" in one_line_error(lobby("ask", "  "))
+    assert "unknown language 'fr'" in one_line_error(lobby("ask", "hello", "--lang", "fr"))
+
+
+def test_say_then_transcribe_round_trips_and_bad_audio_is_refused(tmp_path: Path) -> None:
+    import json
+
+    wav = tmp_path / "question.wav"
+    said = lobby("say", "住民票はどこでもらえますか", "--out", str(wav), "--json", timeout=120)
+    assert said.returncode == 0, said.stderr
+    assert json.loads(said.stdout)["lang"] == "ja" and wav.stat().st_size > 16000
+    heard = lobby("transcribe", str(wav), "--json", timeout=120)
+    assert heard.returncode == 0, heard.stderr
+    result = json.loads(heard.stdout)
+    assert result["lang"] == "ja" and "住民票" in result["text"] and 1.0 < result["duration_s"] < 5.0
+    (tmp_path / "notes.wav").write_text("not audio")
+    assert "notes.wav" in one_line_error(lobby("transcribe", str(tmp_path / "notes.wav")))
+    loud = tmp_path / "44k.wav"
+    assert lobby("say", "hello", "--out", str(loud), "--rate", "44100").returncode == 0
+    assert "16 kHz" in one_line_error(lobby("transcribe", str(loud)))
+    assert "empty text" in one_line_error(lobby("say", " ", "--out", str(tmp_path / "x.wav")))
+    assert "unknown language 'xx'" in one_line_error(lobby("say", "hi", "--lang", "xx", "--out", "x.wav"))

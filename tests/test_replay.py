@@ -106,7 +106,7 @@ def test_malformed_input_is_one_line_naming_the_line_and_writes_nothing(
 def test_cli_choices_match_the_estimators() -> None:
     parser = build_parser()
     args = parser.parse_args(["queue", "replay", "x.csv", "--out", "y.csv"])
-    assert args.estimator == "queue_length"
+    assert args.estimator == "simulation"  # the bridge's own
     for name in ESTIMATORS:
         assert (
             parser.parse_args(["queue", "replay", "x.csv", "--out", "y.csv", "--estimator", name]).estimator

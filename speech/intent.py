@@ -1,0 +1,349 @@
+"""Which procedure or place a visitor means, robust to how it was said and how it was misheard.
+
+Every phrase of the site's knowledge base (names and `phrases`, Japanese and English) and the
+utterance are reduced to one phonetic key (`normalize.phonetic_key`): kanji are read as kana, kana
+become romaji, long vowels and doubled consonants are collapsed. A phrase matches when it appears
+in the utterance's key with few edits (an alignment against any part of it); short phrases must
+match more exactly than long ones, and each misheard letter costs a match more than a letter heard
+right earns it. The slips a recogniser makes are small and spread over a phrase, so a match is
+refused when its edits fall where a different word would: on the distinctive part of a phrase with
+a generic tail (転入手続き is not 保険の手続き), on a whole English word ("residence record" is
+not "residence card"), or on a phrase whose kanji were written otherwise and whose sound only
+nearly agrees (亡くなった is not 暮らせなくなって). English phrases may also be said in other
+forms or with words between ("leaving Japan" for "leave Japan"), for less.
+
+Each intent collects the letters its phrases cover (overlapping matches count once), so a longer,
+more specific match or several cues for the same thing outweigh one short generic one. Words that
+point at several procedures at once ("引っ越し") ask a question instead, unless the utterance also
+says which one; nothing matching is a hand-off to staff.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from speech.knowledge import Knowledge, Place
+from speech.normalize import is_japanese, phonetic_key
+
+# Words that every second phrase ends with say nothing about *which* procedure is meant, and
+# particles join the words that do: each word between them must match on its own (転入 of
+# 転入手続き, not just 手続き; 近所 of 近所に引っ越し, not just 引っ越し).
+_GENERIC_JA = re.compile(
+    r"手続き|手続|証明書|証明|届出|届け|届|申請|したい|ください|写し|から|[のをにへでがとは]"
+)
+# English words a phrase may contain without the visitor saying them ("baby was born").
+_OPTIONAL_EN = frozenset({
+    "a", "an", "the", "my", "our", "your", "his", "her", "their", "of", "for", "i", "is", "am", "are", "was", "be",
+})  # fmt: skip
+_INFLECTIONS = ("s", "es", "ed", "d", "ing", "ren")  # go/going, child/children, tax/taxes
+_KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々]")
+_WORD = re.compile(r"[a-z0-9]+")
+# What one misheard letter costs a match, against one letter heard right: a long phrase with a few
+# slips must not outweigh a shorter one heard exactly (国民年近 is 国民年金, not 国民健康保険).
+EDIT_COST = 3
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What the matcher understood. Exactly one of: a procedure, a destination (facility), a
+    clarifying question's candidates, or a hand-off (none of these)."""
+
+    procedure: str | None = None
+    destination: str | None = None
+    candidates: tuple[str, ...] = ()  # procedures to choose between: ask before answering
+    score: float = 0.0  # 0–100, of the best phrase
+    phrase: str | None = None  # the phrase that matched, for logs
+
+    @property
+    def handoff(self) -> bool:
+        return self.procedure is None and self.destination is None and not self.candidates
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    key: str
+    text: str
+    target: str  # procedure or facility id, or "clarify:N"
+    surface: str  # NFKC, lower case: found as written, it is certainly meant
+    kanji: frozenset[str]  # of the distinctive part; written otherwise, only the sound matched
+    cores: tuple[str, ...]  # keys of the parts besides generic words; each must match too
+    words: tuple[str, ...]  # English: keys of the words the visitor must have said
+    inflected: bool  # mostly kana around few kanji (亡くなった): the kanji carry the meaning
+
+
+@dataclass(frozen=True)
+class _Heard:
+    """The utterance, in the forms phrases are compared with."""
+
+    key: str
+    surface: str
+    words: tuple[str, ...]  # keys of its Latin-script words, and of each two neighbours joined
+    tokens: tuple[tuple[str, int], ...]  # its Latin-script words' keys, and where they begin in `key`
+    japanese: bool
+
+
+@dataclass(frozen=True)
+class _Match:
+    target: str
+    text: str
+    weight: float  # letters matched, less EDIT_COST for each misheard one
+    score: float  # 0–100
+    start: int  # span in the utterance's key
+    end: int
+
+
+def allowed_edits(key: str) -> int:
+    """How many letters may differ for a phrase of this length: short keys must match exactly,
+    since one wrong letter in five is a different word (inkan / ikan)."""
+    return 0 if len(key) <= 5 else 1 if len(key) <= 8 else 2 if len(key) <= 13 else 3
+
+
+def _part_edits(key: str) -> int:
+    """Budget for one part of a Japanese phrase between generic words and particles (転入 of
+    転入手続き): a slip of the ear is one letter in it, a part that sounds different is another word."""
+    return 0 if len(key) <= 3 else 1 if len(key) <= 8 else 2
+
+
+def alignment(phrase: str, text: str) -> tuple[int, int, int]:
+    """(edits, start, end): the substring text[start:end] that `phrase` turns into with the fewest
+    edits (semi-global alignment: the phrase may start and end anywhere in the text, for free)."""
+    costs, starts = [0] * (len(text) + 1), list(range(len(text) + 1))
+    for i, p in enumerate(phrase, 1):
+        row, row_starts = [i] + [0] * len(text), [0] * (len(text) + 1)
+        for j, t in enumerate(text, 1):
+            diagonal, up, left = costs[j - 1] + (p != t), costs[j] + 1, row[j - 1] + 1
+            if diagonal <= up and diagonal <= left:
+                row[j], row_starts[j] = diagonal, starts[j - 1]
+            elif up <= left:
+                row[j], row_starts[j] = up, starts[j]
+            else:
+                row[j], row_starts[j] = left, row_starts[j - 1]
+        costs, starts = row, row_starts
+    end = min(range(len(costs)), key=costs.__getitem__)
+    return costs[end], starts[end], end
+
+
+def substring_edits(phrase: str, text: str) -> int:
+    """Fewest edits that turn `phrase` into some substring of `text`."""
+    return alignment(phrase, text)[0]
+
+
+def _surface(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _without_apostrophes(surface: str) -> str:
+    return surface.replace("'", "").replace("’", "")  # "child's" is one word, as "childs"
+
+
+def _tokens(surface: str) -> tuple[tuple[str, int], ...]:
+    """Each Latin-script word's key, and where it begins in the key of the whole utterance."""
+    text = _without_apostrophes(surface)
+    return tuple((phonetic_key(m[0]), len(phonetic_key(text[: m.start()]))) for m in _WORD.finditer(text))
+
+
+def _heard_words(tokens: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+    """The utterance's words, and each two neighbours joined: a recogniser splits a word it does
+    not know into ones it does ("in shorance")."""
+    words = tuple(word for word, _ in tokens)
+    return words + tuple(a + b for a, b in itertools.pairwise(words))
+
+
+def _at_word(start: int, heard: _Heard) -> bool:
+    """In Latin script a phrase is found only from the start of a word ("maina" is not in "remain
+    a"); Japanese has no spaces to go by. One letter of slack: collapsing "want the" to "wanthe"
+    moves where "the" begins."""
+    return heard.japanese or any(abs(start - at) <= 1 for _, at in heard.tokens)
+
+
+def _said(word: str, heard: Iterable[str], slips: float = 0.4) -> bool:
+    """Whether the visitor said `word` or a form of it (children for child, going for go), with
+    up to `slips` of its letters misheard: sounds misheard ("bird" for birth, "penshun") are
+    forgiven, a different word is not ("card" for record, "out" for in)."""
+    stem = word[:-1] if len(word) > 3 and word.endswith("e") else word  # move/moving
+    forms = {word, *(stem + ending for ending in _INFLECTIONS)}
+    budget = int(len(word) * slips) if len(word) >= 3 else 0
+    return any(
+        h in forms or (budget and Levenshtein.distance(word, h, score_cutoff=budget) <= budget) for h in heard
+    )
+
+
+def _phrase(text: str, target: str) -> _Phrase | None:
+    key = phonetic_key(text)
+    if not key:
+        return None
+    surface = _surface(text)
+    words: tuple[str, ...] = ()
+    cores: tuple[str, ...] = ()
+    parts = _GENERIC_JA.split(surface)
+    if not is_japanese(text):
+        said = map(phonetic_key, _WORD.findall(_without_apostrophes(surface)))
+        words = tuple(w for w in said if w not in _OPTIONAL_EN)
+    elif len(parts) > 1:
+        cores = tuple(k for k in map(phonetic_key, parts) if len(k) >= 3)
+    # The kanji that say what is meant: 転居 of 転居届 (届 is in every notification).
+    kanji = frozenset(_KANJI.findall("".join(parts))) or frozenset(_KANJI.findall(surface))
+    okurigana = len(phonetic_key(_KANJI.sub("", surface))) if kanji else 0
+    return _Phrase(key, text, target, surface, kanji, cores, words, okurigana * 2 > len(key))
+
+
+def _hear(utterance: str) -> _Heard:
+    surface = _surface(utterance)
+    tokens = _tokens(surface)
+    return _Heard(phonetic_key(surface), surface, _heard_words(tokens), tokens, is_japanese(surface))
+
+
+def _match(p: _Phrase, heard: _Heard) -> _Match | None:
+    """The phrase's match in the utterance, if it is close enough to count."""
+    if p.words and not all(_said(w, heard.words) for w in p.words):
+        return None
+    strict = 1 if _written_otherwise(p, heard) else 0
+    if strict and p.inflected and _KANJI.search(heard.surface):
+        return None  # kanji were written, just not these: 電池がなくなりました is not a death
+    return _exact_match(p, heard) or _fuzzy_match(p, heard, strict) or _sequence_match(p, heard)
+
+
+def _written_otherwise(p: _Phrase, heard: _Heard) -> bool:
+    """Whether what was written disagrees with the phrase, so that its sound must agree all the
+    more: none of its kanji (暮らせなくなって for 亡くなった), or one of a two-kanji word (運転免許
+    for 転居). A recogniser's wrong kanji for a longer phrase usually keep some (順民票, 引判等録)."""
+    written = sum(k in heard.surface for k in p.kanji)
+    return bool(p.kanji) and (written == 0 or (len(p.kanji) <= 2 and written < len(p.kanji)))
+
+
+def _exact_match(p: _Phrase, heard: _Heard) -> _Match | None:
+    at = next((i for i in _occurrences(p.key, heard.key) if _at_word(i, heard)), None)
+    if at is None:
+        return None
+    bonus = 0.5 if p.kanji and p.surface in heard.surface else 0.0  # the very characters were said
+    return _Match(p.target, p.text, len(p.key) + bonus, 100.0, at, at + len(p.key))
+
+
+def _fuzzy_match(p: _Phrase, heard: _Heard, strict: int) -> _Match | None:
+    budget = allowed_edits(p.key) - strict
+    if budget <= 0 or fuzz.partial_ratio(p.key, heard.key) < 100 * (1 - 2 * budget / len(p.key)):
+        return None  # cheap filter in C before the exact alignment in Python
+    edits, start, end = alignment(p.key, heard.key)
+    span = heard.key[max(0, start - 2) : end + 2]
+    if edits > budget or not _at_word(start, heard) or not _cores_match(p.cores, span, strict):
+        return None
+    score = 100.0 * (1 - edits / len(p.key))
+    return _Match(p.target, p.text, len(p.key) - EDIT_COST * edits, score, start, end)
+
+
+def _sequence_match(p: _Phrase, heard: _Heard) -> _Match | None:
+    """English said in another form or with words between ("leaving Japan" for "leave japan"):
+    the phrase's words in order, at most two words apart. It costs what two misheard letters do."""
+    if not p.words:
+        return None
+    found = [_word_at(p.words[0], heard.tokens, 0, len(heard.tokens))]
+    for word in p.words[1:]:
+        if found[-1] is None:
+            return None
+        found.append(_word_at(word, heard.tokens, found[-1] + 1, found[-1] + 3))
+    first, last = found[0], found[-1]
+    if first is None or last is None:
+        return None
+    weight = len(p.key) - 2 * EDIT_COST
+    start, (word, at) = heard.tokens[first][1], heard.tokens[last]
+    return _Match(p.target, p.text, weight, 100.0 * weight / len(p.key), start, at + len(word))
+
+
+def _word_at(word: str, tokens: tuple[tuple[str, int], ...], after: int, until: int) -> int | None:
+    """The first of tokens[after:until] that is a form of `word`, with fewer slips forgiven than
+    in a phrase that matched letter for letter ("garbage" is not "marriage")."""
+    return next((i for i in range(after, min(until, len(tokens))) if _said(word, (tokens[i][0],), 0.2)), None)
+
+
+def _occurrences(key: str, text: str) -> Iterable[int]:
+    at = text.find(key)
+    while at >= 0:
+        yield at
+        at = text.find(key, at + 1)
+
+
+def _cores_match(cores: tuple[str, ...], span: str, strict: int) -> bool:
+    return all(substring_edits(c, span) <= _part_edits(c) - strict for c in cores)
+
+
+def _coverage(matches: list[_Match]) -> float:
+    """Letters of the utterance that one target's matches cover, each counted once."""
+    taken: list[_Match] = []
+    for m in sorted(matches, key=lambda m: -m.weight):
+        if all(m.end <= t.start or t.end <= m.start for t in taken):
+            taken.append(m)
+    return sum(m.weight for m in taken)
+
+
+def _ranked(matches: list[_Match]) -> list[tuple[float, float, str, _Match]]:
+    """Targets, best first: by letters covered, then by their single best match."""
+    by_target: dict[str, list[_Match]] = {}
+    for m in matches:
+        by_target.setdefault(m.target, []).append(m)
+    ranked = []
+    for target, found in by_target.items():
+        best = max(found, key=lambda m: (m.weight, len(m.text)))
+        ranked.append((_coverage(found), best.weight, target, best))
+    return sorted(ranked, key=lambda r: (-r[0], -r[1], r[2]))
+
+
+@dataclass
+class IntentMatcher:
+    knowledge: Knowledge
+    _phrases: list[_Phrase] = field(init=False, default_factory=list)
+    _answers: dict[tuple[str, ...], list[_Phrase]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        places: dict[str, Place] = {**self.knowledge.procedures, **self.knowledge.facilities}
+        for target, place in places.items():
+            for text in (place.name.ja, place.name.en, *place.phrases.ja, *place.phrases.en):
+                self._add(text, target)
+        for i, rule in enumerate(self.knowledge.clarify):
+            for text in (*rule.when.ja, *rule.when.en):
+                self._add(text, f"clarify:{i}")
+            for target, texts in rule.answers.items():
+                for text in (*texts.ja, *texts.en):
+                    self._add(text, target, self._answers.setdefault(tuple(rule.candidates), []))
+
+    def _add(self, text: str, target: str, into: list[_Phrase] | None = None) -> None:
+        phrase = _phrase(text, target)
+        if phrase is not None:
+            (self._phrases if into is None else into).append(phrase)
+
+    def _matches(self, utterance: str, phrases: Iterable[_Phrase]) -> list[_Match]:
+        heard = _hear(utterance)
+        found = (_match(p, heard) for p in phrases) if heard.key else ()
+        return [m for m in found if m is not None]
+
+    def match(self, utterance: str) -> Intent:
+        ranked = _ranked(self._matches(utterance, self._phrases))
+        if not ranked:
+            return Intent()
+        best = ranked[0][3]
+        if best.target.startswith("clarify:"):
+            rule = self.knowledge.clarify[int(best.target.split(":")[1])]
+            # "同じ市の中で引っ越した": the question's answer was given with the move itself.
+            named = [r[3] for r in ranked if r[2] in rule.candidates]
+            if not named:
+                return Intent(candidates=tuple(rule.candidates), score=best.score, phrase=best.text)
+            best = named[0]
+        if best.target in self.knowledge.procedures:
+            return Intent(procedure=best.target, score=best.score, phrase=best.text)
+        return Intent(destination=best.target, score=best.score, phrase=best.text)
+
+    def choose(self, utterance: str, candidates: tuple[str, ...]) -> Intent:
+        """The answer to a clarifying question: the candidate the reply names (with the question's
+        short answers listened for too), else whatever else it asks for."""
+        phrases = [p for p in (*self._answers.get(candidates, []), *self._phrases) if p.target in candidates]
+        ranked = _ranked(self._matches(utterance, phrases))
+        if ranked:
+            best = ranked[0][3]
+            return Intent(procedure=best.target, score=best.score, phrase=best.text)
+        return self.match(utterance)

@@ -1,0 +1,260 @@
+"""The speech pipeline's ROS 2 nodes: thin shells that carry data to the core and back.
+
+    audio (mic | WAV | /audio/raw) → listener → /speech/transcript → dialogue → /speech/say → speaker
+                                        ↑ muted while /speech/speaking        ↑ /queue/status
+
+- `listener`: an `AudioSource`, the `Endpointer` and a `Recognizer`; publishes what was heard.
+- `dialogue`: `Dialogue` with the latest `/queue/status` per queue; publishes `/dialogue/intent`
+  and the answer on `/speech/say`; appends questions it had to hand off (text only) to a log.
+- `speaker`: a `Speaker` and an `AudioSink`; publishes `/speech/speaking` around each answer.
+
+Payloads are the versioned JSON of `lobby/schema.py` in std_msgs/String. Run one with
+`python -m speech.nodes listener --ros-args -p source:=wav:question.wav` (parameters below).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Bool, Int16MultiArray, String
+
+from lobby.schema import (
+    DialogueIntent,
+    PayloadError,
+    QueueStatus,
+    SayRequest,
+    SpeechTranscript,
+    parse_payload,
+)
+from speech.audio import Audio, AudioSource, MicrophoneSource, PushSource, WavFileSource
+from speech.dialogue import Dialogue
+from speech.vad import Endpointer
+
+log = logging.getLogger(__name__)
+
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+#: Late joiners still get the latest status of every queue (as the retained MQTT message does).
+LATCHED = QoSProfile(
+    depth=50, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+)
+NEW_VISITOR_AFTER_S = 60.0  # silence this long: the next words are a new conversation
+
+
+def _string(payload: Any) -> String:
+    return String(data=payload.model_dump_json())
+
+
+class ListenerNode(Node):
+    """Audio in, `/speech/transcript` out. The source is read on its own thread."""
+
+    def __init__(self) -> None:
+        super().__init__("speech_listener")
+        source = str(self.declare_parameter("source", "mic").value)  # mic | wav:PATH | topic
+        backend = str(self.declare_parameter("backend", "whisper").value)
+        lang = str(self.declare_parameter("lang", "auto").value)
+        self.lang = None if lang == "auto" else lang
+        from speech.asr import make_recognizer  # the model loads here, before any audio arrives
+
+        self.backend = backend
+        self.recognizer = make_recognizer(backend)
+        self.endpointer = Endpointer()
+        self.transcripts = self.create_publisher(String, "/speech/transcript", RELIABLE)
+        self.create_subscription(Bool, "/speech/speaking", self._on_speaking, RELIABLE)
+        self.source = self._open(source)
+        self._thread = threading.Thread(target=self._listen, name="listener", daemon=True)
+        self._thread.start()
+
+    def _open(self, source: str) -> AudioSource:
+        if source.startswith("wav:"):
+            return WavFileSource(source[4:], realtime=True)
+        if source == "topic":
+            push = PushSource()
+            self.create_subscription(
+                Int16MultiArray, "/audio/raw", lambda m: push.push(bytes(m.data)), RELIABLE
+            )
+            return push
+        return MicrophoneSource()
+
+    def _on_speaking(self, msg: Bool) -> None:
+        self.endpointer.mute(bool(msg.data))  # never transcribe the robot's own voice
+
+    def _listen(self) -> None:
+        if isinstance(self.source, WavFileSource):  # a recording: nobody must miss its start
+            deadline = time.monotonic() + 30
+            while self.transcripts.get_subscription_count() == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        for frame in self.source.chunks():
+            utterance = self.endpointer.feed(frame)
+            if utterance is not None:
+                self._recognize(utterance.audio)
+        last = self.endpointer.flush()
+        if last is not None:
+            self._recognize(last.audio)
+
+    def _recognize(self, audio: Audio) -> None:
+        transcript = self.recognizer.transcribe(audio, self.lang)
+        if not transcript.text or transcript.lang not in ("ja", "en", "ko"):
+            return
+        self.get_logger().info(f"heard ({transcript.lang}, {audio.duration_s:.1f} s): {transcript.text}")
+        payload = SpeechTranscript(
+            text=transcript.text[:1000],
+            lang=transcript.lang,
+            duration_s=audio.duration_s,
+            backend=self.backend,
+        )
+        self.transcripts.publish(_string(payload))
+
+
+class DialogueNode(Node):
+    """`/speech/transcript` + `/queue/status` in; `/dialogue/intent` and `/speech/say` out."""
+
+    def __init__(self) -> None:
+        super().__init__("dialogue")
+        from speech.knowledge import load_knowledge
+
+        site_file = str(self.declare_parameter("site_file", "").value) or None
+        self.unanswered_log = Path(
+            str(self.declare_parameter("unanswered_log", "var/unanswered.jsonl").value)
+        )
+        _, knowledge = load_knowledge(site_file)
+        self._new_dialogue: Callable[[], Dialogue] = lambda: Dialogue(knowledge)
+        self.dialogue = self._new_dialogue()
+        self.last_heard = 0.0
+        self.statuses: dict[str, QueueStatus] = {}
+        self.rejected = 0  # malformed payloads, counted for operators
+        self.intents = self.create_publisher(String, "/dialogue/intent", RELIABLE)
+        self.say = self.create_publisher(String, "/speech/say", RELIABLE)
+        self.create_subscription(String, "/speech/transcript", self._on_transcript, RELIABLE)
+        self.create_subscription(String, "/queue/status", self._on_status, LATCHED)
+
+    def _on_status(self, msg: String) -> None:
+        try:
+            status = parse_payload(QueueStatus, msg.data)
+        except PayloadError as exc:
+            self._reject("/queue/status", exc)
+            return
+        self.statuses[status.queue] = status
+
+    def _reject(self, topic: str, exc: PayloadError) -> None:
+        self.rejected += 1
+        self.get_logger().warning(f"{topic}: rejected payload ({self.rejected} so far): {exc}")
+
+    def _on_transcript(self, msg: String) -> None:
+        try:
+            heard = parse_payload(SpeechTranscript, msg.data)
+        except PayloadError as exc:
+            self._reject("/speech/transcript", exc)
+            return
+        now = time.monotonic()
+        if now - self.last_heard > NEW_VISITOR_AFTER_S:
+            self.dialogue = self._new_dialogue()
+        self.last_heard = now
+        lang = heard.lang if heard.lang in ("ja", "en") else None
+        reply = self.dialogue.respond(heard.text, lang, self.statuses)
+        intent = DialogueIntent(
+            text=heard.text, lang=reply.lang, procedure=reply.procedure, destination=reply.destination,
+            handoff=reply.handoff, clarify=list(reply.clarify), escort=reply.escort, answer=reply.text,
+        )  # fmt: skip
+        self.intents.publish(_string(intent))
+        self.say.publish(_string(SayRequest(text=reply.text, lang=reply.lang)))
+        if reply.handoff:
+            self._log_unanswered(heard.text, reply.lang)
+
+    def _log_unanswered(self, text: str, lang: str) -> None:
+        """Questions staff may want to add to the knowledge base: the words only, no audio."""
+        record = {"ts": datetime.now(UTC).isoformat(timespec="seconds"), "lang": lang, "text": text}
+        try:
+            self.unanswered_log.parent.mkdir(parents=True, exist_ok=True)
+            with self.unanswered_log.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            self.get_logger().error(f"cannot log unanswered question to {self.unanswered_log}: {exc}")
+
+
+class AudioSink(Protocol):
+    def play(self, audio: Audio) -> None:
+        """Play to the end (blocking)."""
+        ...
+
+
+class SimulatedLoudspeaker:
+    """Where there is no sound card: 'plays' in real time, so /speech/speaking lasts as long as
+    the real answer would, and counts what it played."""
+
+    def __init__(self) -> None:
+        self.played_s = 0.0
+
+    def play(self, audio: Audio) -> None:
+        time.sleep(audio.duration_s)
+        self.played_s += audio.duration_s
+
+
+class SpeakerNode(Node):
+    """`/speech/say` in; audio out, with `/speech/speaking` true while it plays."""
+
+    def __init__(self, sink: AudioSink | None = None) -> None:
+        super().__init__("speaker")
+        from speech.tts import Speaker
+
+        self.speaker = Speaker()
+        self.sink: AudioSink = sink or SimulatedLoudspeaker()
+        self.speaking = self.create_publisher(Bool, "/speech/speaking", RELIABLE)
+        self.create_subscription(String, "/speech/say", self._on_say, RELIABLE)
+        self._lock = threading.Lock()  # one answer at a time, in order
+
+    def _on_say(self, msg: String) -> None:
+        try:
+            request = parse_payload(SayRequest, msg.data)
+        except PayloadError as exc:
+            self.get_logger().warning(f"/speech/say: rejected payload: {exc}")
+            return
+        threading.Thread(target=self._speak, args=(request,), daemon=True).start()
+
+    def _speak(self, request: SayRequest) -> None:
+        with self._lock:
+            self.speaking.publish(Bool(data=True))
+            try:
+                for sentence in self.speaker.sentences(request.text, request.lang):
+                    self.sink.play(sentence)
+            except Exception as exc:  # a voice failing must not leave the listener muted
+                self.get_logger().error(f"cannot say {request.text!r}: {exc}")
+            finally:
+                self.speaking.publish(Bool(data=False))
+
+
+NODES = {"listener": ListenerNode, "dialogue": DialogueNode, "speaker": SpeakerNode}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m speech.nodes NAME [--ros-args ...]`."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in NODES:
+        print(f"usage: python -m speech.nodes {{{'|'.join(NODES)}}} [--ros-args ...]", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO)
+    rclpy.init(args=args)
+    node = NODES[args[0]]()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Understanding: one phonetic key for every script, intents robust to misrecognition, the site's
+knowledge base validated with errors that name the key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from queue_bridge.site import load_site
+from speech.intent import IntentMatcher, alignment, allowed_edits, substring_edits
+from speech.knowledge import KnowledgeError, knowledge_of, load_knowledge
+from speech.normalize import is_japanese, kana_to_romaji, phonetic_key
+
+SITE, KNOWLEDGE = load_knowledge()
+MATCHER = IntentMatcher(KNOWLEDGE)
+
+
+def test_kanji_kana_and_romaji_reduce_to_one_key() -> None:
+    keys = {
+        phonetic_key(t) for t in ("住民票", "じゅうみんひょう", "ジューミンヒョー", "juuminhyou", "Juminhyo")
+    }
+    assert keys == {"juminhyo"}
+    assert kana_to_romaji("キャッシュ") == "kyasshu" and kana_to_romaji("マイナンバー") == "mainanbaa"
+    assert is_japanese("トイレ") and not is_japanese("Where is the toilet?")
+
+
+def test_edits_are_counted_against_the_best_part_of_the_utterance() -> None:
+    assert substring_edits("juminhyo", "junminhyokudasai") == 1
+    assert substring_edits("inkan", "kyowainkantorokushitai") == 0
+    assert alignment("juminhyo", "junminhyokudasai") == (1, 0, 9)  # and where: junminhyo
+    assert allowed_edits("inkan") == 0 < allowed_edits("juminhyo") < allowed_edits("inkantoroku")
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("住民票がほしいです", "resident_certificate"),
+        ("順民票ください", "resident_certificate"),  # a recogniser's wrong kanji, same sound
+        ("juuminhyou wo kudasai", "resident_certificate"),
+        ("引判等録をしたい", "seal_registration"),
+        ("転入トドケを出したい", "moving_in"),
+        ("引っ越してきたんですけど", "moving_in"),
+        ("マイナンバーカードを受け取りに来ました", "my_number_card"),
+        ("Where do I get a residence certificate?", "resident_certificate"),
+        ("I'm moving to Yokohama next month", "moving_out"),
+        ("子どもが生まれたので届けを出したい", "birth"),
+        ("住民表をください", "resident_certificate"),
+        ("I lost my health in shorance card", "health_insurance"),  # a word split by the recogniser
+        ("父が亡くなりました", "death"),
+        ("ちちが なくなりました", "death"),  # kana only: the sound is all there is to go by
+    ],
+)
+def test_procedures_are_understood_however_they_are_said(said: str, expected: str) -> None:
+    assert MATCHER.match(said).procedure == expected
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("相続の手続きで戸籍が必要です", "family_register"),  # two cues outweigh one
+        ("保険の手続きをしたい", "health_insurance"),  # 転入手続き shares only the generic 手続き
+        ("I'm leaving Japan for good", "moving_out"),  # "leave Japan", in another form
+        ("I'm moving to a new apartment in this city", "moving_within"),  # not just "moving to"
+        ("I'm moving to this city", "moving_in"),
+        ("市内で引っ越しました", "moving_within"),  # which move, said with the move: no question
+        ("Can I get money for my children?", "child_allowance"),
+        ("I need proof of my income", "tax_certificate"),
+    ],
+)
+def test_indirect_requests_go_to_the_most_specific_procedure(said: str, expected: str) -> None:
+    assert MATCHER.match(said).procedure == expected
+
+
+def test_facilities_are_destinations_not_procedures() -> None:
+    for said in ("トイレはどこですか", "Where is the toilet?"):
+        intent = MATCHER.match(said)
+        assert intent.destination == "restroom" and intent.procedure is None
+    assert MATCHER.match("インフォメーションはどこですか").destination == "information_desk"
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "犬の登録をしたい",
+        "今日の天気は？",
+        "駐車券の処理をお願いします",
+        "What time is it?",
+        "電池がなくなりました",  # なくなる, not 亡くなる: the kanji written are not 亡
+        "ごみの収集日を教えて",  # しゅうしゅう is not 出生 (しゅっしょう)
+        "運転免許の更新",  # 免許 is not 転居, though 転 is written
+        "My residence card expires soon",  # immigration's card, not a residence record
+        "Can I remain a resident here?",  # "maina" inside "remain a" is no My Number card
+    ],
+)
+def test_anything_else_is_handed_off(said: str) -> None:
+    assert MATCHER.match(said).handoff
+
+
+def test_saying_only_that_one_moved_asks_which_move() -> None:
+    intent = MATCHER.match("引っ越しました")
+    assert intent.candidates == ("moving_in", "moving_within", "moving_out") and not intent.handoff
+    assert MATCHER.choose("市外からです", intent.candidates).procedure == "moving_in"
+    assert MATCHER.choose("within this city", intent.candidates).procedure == "moving_within"
+
+
+def guide_with(**changes: Any) -> dict[str, Any]:
+    guide = load_site().guide
+    assert guide is not None
+    return {**guide, **changes}
+
+
+def test_a_broken_guide_section_is_reported_by_key() -> None:
+    guide = guide_with()
+    bad_id = {**guide["procedures"], "dog_registration": guide["procedures"]["birth"]}
+    with pytest.raises(KnowledgeError, match=r"unknown procedure ids.*dog_registration"):
+        knowledge_of(SITE.model_copy(update={"guide": guide_with(procedures=bad_id)}))
+    bad_queue = {**guide["procedures"], "birth": {**guide["procedures"]["birth"], "queue": "Z"}}
+    with pytest.raises(KnowledgeError, match=r"guide.procedures.birth.queue: 'Z' is not one of"):
+        knowledge_of(SITE.model_copy(update={"guide": guide_with(procedures=bad_queue)}))
+    no_floor = {
+        **guide["procedures"],
+        "birth": {k: v for k, v in guide["procedures"]["birth"].items() if k != "floor"},
+    }
+    with pytest.raises(KnowledgeError, match=r"guide.procedures.birth.floor: Field required"):
+        knowledge_of(SITE.model_copy(update={"guide": guide_with(procedures=no_floor)}))
+    with pytest.raises(KnowledgeError, match="no `guide:` section"):
+        knowledge_of(SITE.model_copy(update={"guide": None}))
