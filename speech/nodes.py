@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
@@ -49,7 +49,8 @@ RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(
     depth=50, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
 )
-NEW_VISITOR_AFTER_S = 60.0  # silence this long: the next words are a new conversation
+NEW_VISITOR_AFTER_S = 60.0
+P = TypeVar("P", QueueStatus, SpeechTranscript)  # silence this long: the next words are a new conversation
 
 
 def _string(payload: Any) -> String:
@@ -139,23 +140,23 @@ class DialogueNode(Node):
         self.create_subscription(String, "/speech/transcript", self._on_transcript, RELIABLE)
         self.create_subscription(String, "/queue/status", self._on_status, LATCHED)
 
-    def _on_status(self, msg: String) -> None:
+    def _parse(self, model: type[P], msg: String, topic: str) -> P | None:
+        """The payload, or None after logging and counting why it was rejected."""
         try:
-            status = parse_payload(QueueStatus, msg.data)
+            return parse_payload(model, msg.data)
         except PayloadError as exc:
-            self._reject("/queue/status", exc)
-            return
-        self.statuses[status.queue] = status
+            self.rejected += 1
+            self.get_logger().warning(f"{topic}: rejected payload ({self.rejected} so far): {exc}")
+            return None
 
-    def _reject(self, topic: str, exc: PayloadError) -> None:
-        self.rejected += 1
-        self.get_logger().warning(f"{topic}: rejected payload ({self.rejected} so far): {exc}")
+    def _on_status(self, msg: String) -> None:
+        status = self._parse(QueueStatus, msg, "/queue/status")
+        if status is not None:
+            self.statuses[status.queue] = status
 
     def _on_transcript(self, msg: String) -> None:
-        try:
-            heard = parse_payload(SpeechTranscript, msg.data)
-        except PayloadError as exc:
-            self._reject("/speech/transcript", exc)
+        heard = self._parse(SpeechTranscript, msg, "/speech/transcript")
+        if heard is None:
             return
         now = time.monotonic()
         if now - self.last_heard > NEW_VISITOR_AFTER_S:
