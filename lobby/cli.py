@@ -204,10 +204,11 @@ def _lang(text: str) -> str:
 
 
 def _knowledge(settings: Settings):  # type: ignore[no-untyped-def]
-    from speech.knowledge import KnowledgeError, load_knowledge
+    """The site's guide section; the site file itself is read (and its errors reported) by _site."""
+    from speech.knowledge import KnowledgeError, knowledge_of
 
     try:
-        return load_knowledge(settings.site_file)
+        return knowledge_of(_site(settings), str(settings.site_file or "bundled demo site"))
     except KnowledgeError as exc:
         raise CliError(str(exc)) from None
 
@@ -218,7 +219,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     text = args.text.strip()
     if not text:
         raise CliError("empty question: say what you came for, e.g. lobby ask '住民票がほしい'")
-    _, knowledge = _knowledge(_settings(args))
+    knowledge = _knowledge(_settings(args))
     reply = Dialogue(knowledge).respond(text, None if args.lang == "auto" else args.lang)
     result: dict[str, object] = {
         "procedure": reply.procedure,

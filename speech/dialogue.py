@@ -19,7 +19,6 @@ from speech.intent import Intent, IntentMatcher
 from speech.knowledge import Facility, Knowledge, Procedure
 from speech.normalize import is_japanese, phonetic_key
 
-LANGS = ("ja", "en")
 #: Said at once while the answer is prepared, so the visitor hears the robot has understood.
 FILLER = {"ja": "はい、お調べします。", "en": "Let me check."}
 GREETING = {

@@ -8,14 +8,11 @@ robot can quote that queue's live wait. Validated here, with errors naming the f
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from queue_bridge.site import SiteConfig, SiteConfigError, load_site
-
-Lang = Literal["ja", "en"]
-LANGS: tuple[Lang, ...] = ("ja", "en")
 
 #: Fixed by the product: what a city-hall robot is expected to explain.
 PROCEDURE_IDS = [
