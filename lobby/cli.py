@@ -373,6 +373,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=int, default=16000, help="sample rate of the WAV (default 16000)")
     p.set_defaults(func=cmd_say)
 
+    from perception import cli as faces_cli
+    from robot.navigation import cli as plan_cli
+
+    p = sub.add_parser(
+        "faces", help="find faces in an image (boxes, scores) or print visitor events for a video"
+    )
+    faces_cli.configure(p)
+    _options(p, _common)
+    p.set_defaults(func=faces_cli.run)
+
+    p = sub.add_parser("plan", help="plan a path on a floor map between two points or points of interest")
+    plan_cli.configure(p)
+    _options(p, _common)
+    p.set_defaults(func=plan_cli.run)
+
     od = sub.add_parser("opendata", help="open data").add_subparsers(dest="od", required=True, metavar="WHAT")
     p = od.add_parser("export", help="write waiting-times.csv (15-minute slots) from the event log")
     _common(p)

@@ -1,0 +1,1 @@
+"""Camera sources, face detection and tracking, visitor-approaching events (issue 5)."""

@@ -1,0 +1,1 @@
+"""The robot: behaviour, navigation (maps, planner, controller, simulator), telemetry, ROS nodes."""
