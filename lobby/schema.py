@@ -144,6 +144,11 @@ class SpeechTranscript(_Payload):
     lang: SpeechLang
     duration_s: Annotated[float, Field(ge=0)]
     backend: str
+    #: The recognizer's next-best hypotheses, best first (the dialogue tries them when `text` names
+    #: nothing it knows).
+    alternatives: Annotated[
+        list[Annotated[str, StringConstraints(max_length=1000)]], Field(max_length=5)
+    ] = []
 
 
 class SayRequest(_Payload):

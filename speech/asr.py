@@ -1,11 +1,13 @@
 """Speech recognition: Whisper base (Japanese, English; faster-whisper) and Vosk (Korean; streaming, grammar).
 
 Both load their model once, in the constructor (Whisper 0.6–1.3 s, Vosk ~2 s), and are reused for every
-utterance. Whisper always encodes a padded 30 s window, which is most of its cost (~1–2 s on 2 cores
-whatever the utterance length), so this module runs the encoder exactly once per utterance: the
-language is read from the same encoder output (faster-whisper's own auto-detection costs a second
-pass, +1.6 s), then a greedy decode at temperature 0 with a short domain prompt, which cut the Japanese
-character error rate from 0.25 to 0.09 on city-hall phrases.
+utterance. Whisper was trained on 30 s windows, but CTranslate2 encodes a shorter one, and the encoder
+is most of the cost: a 3 s question padded to whole seconds + 2 s encodes 10–20× faster than padded to
+30 s (0.3 s instead of 1.3 s per question on 2 cores) and is heard about as well. The encoder runs
+once per utterance: the language is read from the same encoder output (faster-whisper's own
+auto-detection costs a second pass), then a beam search at temperature 0 with a short domain prompt
+(which cut the Japanese character error rate from 0.25 to 0.09 on city-hall phrases) that also returns
+the next-best hypotheses, which the dialogue tries when the best one names nothing it knows.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Transcript:
     confidence: float | None  # Whisper: mean token probability; Vosk: mean word confidence
     words: tuple[Word, ...] = ()  # Vosk only, every word heard (rejected ones included)
     lang_probability: float | None = None  # Whisper, when the language was detected
+    alternatives: tuple[str, ...] = ()  # Whisper: the next-best hypotheses of the beam, best first
 
 
 class Recognizer(Protocol):
@@ -70,6 +73,7 @@ DEFAULT_PROMPTS: Mapping[str, str] = {
 SILENCE_DBFS = -55.0  # quieter than this is not speech: skip the encoder entirely
 NO_SPEECH_PROB = 0.6  # faster-whisper's own thresholds for "this window has no speech"
 LOW_LOGPROB = -1.0
+FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s input, in 10 ms mel frames
 WINDOW_S = 28.0  # longer audio is cut at pauses into windows that fit Whisper's 30 s
 _UNSPACED = frozenset({"ja", "zh", "th"})  # languages written without spaces between windows
 
@@ -84,6 +88,9 @@ class WhisperRecognizer:
         *,
         cache_dir: Path | None = None,
         beam_size: int = 1,
+        window_pad_s: float | None = 2.0,
+        alternatives: int = 3,
+        no_repeat_ngram_size: int = 0,
     ) -> None:
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import _LANGUAGE_CODES
@@ -94,6 +101,9 @@ class WhisperRecognizer:
         self.languages = tuple(languages)
         self.prompts = dict(DEFAULT_PROMPTS if prompts is None else prompts)
         self.beam_size = beam_size
+        self.window_pad_s = window_pad_s
+        self.alternatives = alternatives
+        self.no_repeat_ngram_size = no_repeat_ngram_size
         self.model_dir = whisper_model_dir(model_dir, cache_dir)
         self._model = WhisperModel(
             str(self.model_dir), device="cpu", compute_type="int8", cpu_threads=threads
@@ -120,7 +130,8 @@ class WhisperRecognizer:
         from faster_whisper.tokenizer import Tokenizer
 
         m = self._model
-        features = pad_or_trim(m.feature_extractor(pcm.to_float32()))
+        features = m.feature_extractor(pcm.to_float32())
+        features = pad_or_trim(features, self._frames(features.shape[-1]))
         with self._lock:
             encoded = m.encode(features)
             probs = {} if lang else dict(m.model.detect_language(encoded)[0])
@@ -130,7 +141,9 @@ class WhisperRecognizer:
             result = m.model.generate(
                 encoded,
                 [prompt],
-                beam_size=self.beam_size,
+                beam_size=max(self.beam_size, self.alternatives + 1),
+                num_hypotheses=self.alternatives + 1,
+                no_repeat_ngram_size=self.no_repeat_ngram_size,
                 max_length=min(448, len(prompt) + int(16 * pcm.duration_s) + 24),  # bounds a repetition loop
                 return_scores=True,
                 return_no_speech_prob=True,
@@ -139,20 +152,33 @@ class WhisperRecognizer:
             )[0]
         logprob = float(result.scores[0])
         silent = result.no_speech_prob > NO_SPEECH_PROB and logprob < LOW_LOGPROB
-        text = (
-            ""
-            if silent
-            else tokenizer.decode([t for t in result.sequences_ids[0] if t < tokenizer.eot]).strip()
-        )
+        texts = [] if silent else [_decode(tokenizer, ids) for ids in result.sequences_ids]
         lang_p = round(probs[f"<|{chosen}|>"], 3) if probs else None
         confidence = None if silent else round(math.exp(logprob), 3)
-        return Transcript(text, chosen, pcm.duration_s, confidence, (), lang_p)
+        best, others = (
+            (texts[0], tuple(dict.fromkeys(t for t in texts[1:] if t and t != texts[0])))
+            if texts
+            else ("", ())
+        )
+        return Transcript(best, chosen, pcm.duration_s, confidence, (), lang_p, others)
+
+    def _frames(self, n: int) -> int:
+        """Encoder input length in 10 ms frames. Whisper was trained on 30 s windows, but CTranslate2
+        encodes a shorter one too, and its cost grows with the length: a 3 s question padded to whole
+        seconds plus window_pad_s encodes 10-20x faster than padded to 30 s (see docs/benchmarks.md)."""
+        if self.window_pad_s is None:
+            return FULL_WINDOW_FRAMES
+        return min(FULL_WINDOW_FRAMES, math.ceil(n / 100 + self.window_pad_s) * 100)
 
     def _prompt_ids(self, tokenizer: Any, lang: str) -> list[int]:
         ids: list[int] = []
         if self.prompts.get(lang):
             ids = [tokenizer.sot_prev, *tokenizer.encode(" " + self.prompts[lang].strip())[:223]]
         return [*ids, *tokenizer.sot_sequence, tokenizer.no_timestamps]
+
+
+def _decode(tokenizer: Any, ids: Sequence[int]) -> str:
+    return str(tokenizer.decode([t for t in ids if t < tokenizer.eot])).strip()
 
 
 def _windows(pcm: Audio) -> list[Audio]:

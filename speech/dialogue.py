@@ -10,7 +10,7 @@ carry words and statuses to it and speak or print what it returns. Answers are s
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lobby.schema import QueueStatus
@@ -20,7 +20,7 @@ from speech.knowledge import Facility, Knowledge, Procedure
 from speech.normalize import is_japanese, phonetic_key
 
 #: Said at once while the answer is prepared, so the visitor hears the robot has understood.
-FILLER = {"ja": "はい、お調べします。", "en": "Let me check."}
+FILLER = {"ja": "はい。", "en": "Sure."}  # said the moment the visitor stops; the answer follows ~0.5 s later
 GREETING = {
     "ja": "こんにちは。ご用件をお話しください。",
     "en": "Hello. How can I help you today?",
@@ -64,7 +64,16 @@ class Dialogue:
     def greet(self, lang: str = "ja") -> Reply:
         return Reply(GREETING[lang], lang)
 
-    def respond(self, text: str, lang: str | None = None, statuses: Mapping[str, QueueStatus] = {}) -> Reply:
+    def respond(
+        self,
+        text: str,
+        lang: str | None = None,
+        statuses: Mapping[str, QueueStatus] = {},
+        alternatives: Sequence[str] = (),
+    ) -> Reply:
+        """`alternatives`: the recognizer's next-best hypotheses of the same words, tried in order
+        only when nothing at all was recognized in `text` (a mishearing rather than a question the
+        robot cannot answer)."""
         lang = lang or detect_lang(text)
         if self._offered is not None:
             answer = self._escort_answer(text, lang)
@@ -76,8 +85,18 @@ class Dialogue:
             if intent.candidates:  # still unsure after one question: a person is better
                 return self._handoff(lang)
         else:
-            intent = self.matcher.match(text)
+            intent = self._match(text, alternatives)
         return self._reply(intent, lang, statuses)
+
+    def _match(self, text: str, alternatives: Sequence[str]) -> Intent:
+        intent = self.matcher.match(text)
+        if intent.phrase is not None:  # something matched, even a matter for staff: keep it
+            return intent
+        for alternative in alternatives:
+            other = self.matcher.match(alternative)
+            if not other.handoff:
+                return other
+        return intent
 
     def _reply(self, intent: Intent, lang: str, statuses: Mapping[str, QueueStatus]) -> Reply:
         if intent.candidates:

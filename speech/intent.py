@@ -48,6 +48,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 # What one misheard letter costs a match, against one letter heard right: a long phrase with a few
 # slips must not outweigh a shorter one heard exactly (国民年近 is 国民年金, not 国民健康保険).
 EDIT_COST = 3
+STAFF_ONLY = "staff_only"  # target of the knowledge base's staff_only phrases: a hand-off
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,8 @@ class IntentMatcher:
         for target, place in places.items():
             for text in (place.name.ja, place.name.en, *place.phrases.ja, *place.phrases.en):
                 self._add(text, target)
+        for text in (*self.knowledge.staff_only.ja, *self.knowledge.staff_only.en):
+            self._add(text, STAFF_ONLY)
         for i, rule in enumerate(self.knowledge.clarify):
             for text in (*rule.when.ja, *rule.when.en):
                 self._add(text, f"clarify:{i}")
@@ -327,6 +330,8 @@ class IntentMatcher:
         if not ranked:
             return Intent()
         best = ranked[0][3]
+        if best.target == STAFF_ONLY:
+            return Intent(score=best.score, phrase=best.text)
         if best.target.startswith("clarify:"):
             rule = self.knowledge.clarify[int(best.target.split(":")[1])]
             # "同じ市の中で引っ越した": the question's answer was given with the move itself.

@@ -90,6 +90,9 @@ class Knowledge(BaseModel):
     procedures: dict[str, Procedure]
     facilities: dict[str, Facility]
     clarify: list[ClarifyRule] = Field(default_factory=list)
+    #: Matters for staff that sound like a procedure (駐車券にハンコ is not 印鑑登録): matched like
+    #: phrases, and when one wins, the visitor is handed off instead of being sent to a wrong counter.
+    staff_only: Texts = Field(default_factory=Texts)
 
     @model_validator(mode="after")
     def _known_ids(self) -> Knowledge:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import sys
 import threading
 import time
@@ -39,8 +40,8 @@ from lobby.schema import (
     parse_payload,
 )
 from speech.audio import Audio, AudioSource, MicrophoneSource, PushSource, WavFileSource
-from speech.dialogue import Dialogue
-from speech.vad import Endpointer
+from speech.dialogue import FILLER, Dialogue
+from speech.vad import Endpointer, Utterance
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,9 @@ RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(
     depth=50, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
 )
-NEW_VISITOR_AFTER_S = 60.0
-P = TypeVar("P", QueueStatus, SpeechTranscript)  # silence this long: the next words are a new conversation
+NEW_VISITOR_AFTER_S = 60.0  # silence this long: the next words are a new conversation
+FILLER_MIN_SPEECH_S = 0.6  # shorter sounds (a cough, a door) get no "はい。"
+P = TypeVar("P", QueueStatus, SpeechTranscript)
 
 
 def _string(payload: Any) -> String:
@@ -71,7 +73,10 @@ class ListenerNode(Node):
         self.backend = backend
         self.recognizer = make_recognizer(backend)
         self.endpointer = Endpointer()
+        self.filler = bool(self.declare_parameter("filler", True).value)
+        self.last_lang = "ja"  # the filler's language: the visitor's last one
         self.transcripts = self.create_publisher(String, "/speech/transcript", RELIABLE)
+        self.say = self.create_publisher(String, "/speech/say", RELIABLE)
         self.create_subscription(Bool, "/speech/speaking", self._on_speaking, RELIABLE)
         self.source = self._open(source)
         self._thread = threading.Thread(target=self._listen, name="listener", daemon=True)
@@ -99,21 +104,35 @@ class ListenerNode(Node):
         for frame in self.source.chunks():
             utterance = self.endpointer.feed(frame)
             if utterance is not None:
+                self._acknowledge(utterance)
                 self._recognize(utterance.audio)
         last = self.endpointer.flush()
         if last is not None:
             self._recognize(last.audio)
 
+    def _acknowledge(self, utterance: Utterance) -> None:
+        """A short "はい。" the moment the visitor stops, while the words are recognized: the first
+        sound within ~0.6 s of the end of speech. Not for a cough or a door (too short to be a question)."""
+        lang = self.lang or self.last_lang
+        if (
+            self.filler
+            and utterance.ended_at_s - utterance.started_at_s >= FILLER_MIN_SPEECH_S
+            and lang in FILLER
+        ):
+            self.say.publish(_string(SayRequest(text=FILLER[lang], lang=lang)))
+
     def _recognize(self, audio: Audio) -> None:
         transcript = self.recognizer.transcribe(audio, self.lang)
         if not transcript.text or transcript.lang not in ("ja", "en", "ko"):
             return
+        self.last_lang = transcript.lang
         self.get_logger().info(f"heard ({transcript.lang}, {audio.duration_s:.1f} s): {transcript.text}")
         payload = SpeechTranscript(
             text=transcript.text[:1000],
             lang=transcript.lang,
             duration_s=audio.duration_s,
             backend=self.backend,
+            alternatives=[a[:1000] for a in transcript.alternatives[:5]],
         )
         self.transcripts.publish(_string(payload))
 
@@ -163,7 +182,7 @@ class DialogueNode(Node):
             self.dialogue = self._new_dialogue()
         self.last_heard = now
         lang = heard.lang if heard.lang in ("ja", "en") else None
-        reply = self.dialogue.respond(heard.text, lang, self.statuses)
+        reply = self.dialogue.respond(heard.text, lang, self.statuses, heard.alternatives)
         intent = DialogueIntent(
             text=heard.text, lang=reply.lang, procedure=reply.procedure, destination=reply.destination,
             handoff=reply.handoff, clarify=list(reply.clarify), escort=reply.escort, answer=reply.text,
@@ -213,26 +232,29 @@ class SpeakerNode(Node):
         self.sink: AudioSink = sink or SimulatedLoudspeaker()
         self.speaking = self.create_publisher(Bool, "/speech/speaking", RELIABLE)
         self.create_subscription(String, "/speech/say", self._on_say, RELIABLE)
-        self._lock = threading.Lock()  # one answer at a time, in order
+        # One voice, in the order asked (the listener's "はい。" before the dialogue's answer).
+        self._requests: queue.Queue[SayRequest] = queue.Queue()
+        threading.Thread(target=self._speak_all, name="speaker", daemon=True).start()
 
     def _on_say(self, msg: String) -> None:
         try:
-            request = parse_payload(SayRequest, msg.data)
+            self._requests.put(parse_payload(SayRequest, msg.data))
         except PayloadError as exc:
             self.get_logger().warning(f"/speech/say: rejected payload: {exc}")
-            return
-        threading.Thread(target=self._speak, args=(request,), daemon=True).start()
+
+    def _speak_all(self) -> None:
+        while True:
+            self._speak(self._requests.get())
 
     def _speak(self, request: SayRequest) -> None:
-        with self._lock:
-            self.speaking.publish(Bool(data=True))
-            try:
-                for sentence in self.speaker.sentences(request.text, request.lang):
-                    self.sink.play(sentence)
-            except Exception as exc:  # a voice failing must not leave the listener muted
-                self.get_logger().error(f"cannot say {request.text!r}: {exc}")
-            finally:
-                self.speaking.publish(Bool(data=False))
+        self.speaking.publish(Bool(data=True))
+        try:
+            for sentence in self.speaker.sentences(request.text, request.lang):
+                self.sink.play(sentence)
+        except Exception as exc:  # a voice failing must not leave the listener muted
+            self.get_logger().error(f"cannot say {request.text!r}: {exc}")
+        finally:
+            self.speaking.publish(Bool(data=False))
 
 
 NODES = {"listener": ListenerNode, "dialogue": DialogueNode, "speaker": SpeakerNode}

@@ -77,3 +77,15 @@ def test_what_the_robot_cannot_answer_is_handed_to_staff_politely() -> None:
     reply = Dialogue(KNOWLEDGE).respond("犬の登録をしたいです")
     assert reply.handoff and reply.procedure is None and reply.destination is None
     assert "申し訳ありません" in reply.text and "1階の総合案内" in reply.text and reply.text.endswith("。")
+
+
+def test_the_next_best_hypothesis_is_tried_only_when_nothing_was_understood() -> None:
+    misheard = Dialogue(KNOWLEDGE).respond(
+        "てんてんとどけをだしたい", "ja", alternatives=["転居届を出したい"]
+    )
+    assert misheard.procedure == "moving_within"
+    # What was heard names something (here a matter for staff): the alternatives are not consulted.
+    kept = Dialogue(KNOWLEDGE).respond("駐車券をお願いします", "ja", alternatives=["住民票をお願いします"])
+    assert kept.handoff and kept.procedure is None
+    nothing = Dialogue(KNOWLEDGE).respond("てんてんとどけをだしたい", "ja", alternatives=["天気はどうですか"])
+    assert nothing.handoff

@@ -104,6 +104,34 @@ def test_saying_only_that_one_moved_asks_which_move() -> None:
     assert MATCHER.choose("within this city", intent.candidates).procedure == "moving_within"
 
 
+@pytest.mark.parametrize(
+    ("said", "phrase"),
+    [("駐車券にハンコをお願いします", "駐車券"), ("Where can I get my parking ticket stamped?", "parking")],
+)
+def test_matters_for_staff_are_handed_off_even_when_they_sound_like_a_procedure(
+    said: str, phrase: str
+) -> None:
+    intent = MATCHER.match(said)  # ハンコ alone would be seal registration
+    assert intent.handoff and intent.phrase == phrase
+    assert MATCHER.match("ハンコの登録をしたい").procedure == "seal_registration"
+
+
+@pytest.mark.parametrize(
+    ("said", "candidates", "answer", "chosen"),
+    [
+        ("証明書を取りたいんですけど", {"resident_certificate", "seal_registration", "tax_certificate"}, "所得の証明です", "tax_certificate"),
+        ("カードをなくしてしまって", {"my_number_card", "health_insurance", "seal_registration"}, "保険証です", "health_insurance"),
+        ("I quit my job last month", {"health_insurance", "pension"}, "the pension", "pension"),
+    ],
+)  # fmt: skip
+def test_vague_requests_a_clerk_would_ask_about_get_one_question(
+    said: str, candidates: set[str], answer: str, chosen: str
+) -> None:
+    intent = MATCHER.match(said)
+    assert candidates <= set(intent.candidates), intent
+    assert MATCHER.choose(answer, intent.candidates).procedure == chosen
+
+
 def guide_with(**changes: Any) -> dict[str, Any]:
     guide = load_site().guide
     assert guide is not None

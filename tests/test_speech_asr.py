@@ -251,6 +251,24 @@ def test_whisper_audio_longer_than_its_window(
     assert t.duration_s == pytest.approx(long.duration_s)
 
 
+def test_whisper_encodes_a_window_fitted_to_the_question_with_the_same_words(
+    whisper: WhisperRecognizer, model_cache: Path, ja_voice: OpenJTalkVoice
+) -> None:
+    assert whisper.window_pad_s is not None and whisper._frames(250) < 3000  # fitted: the default
+    full = WhisperRecognizer(cache_dir=model_cache, window_pad_s=None)
+    assert full._frames(250) == 3000
+    audio = _ja(ja_voice, "住民票の写しがほしいです")
+    assert "住民票" in full.transcribe(audio).text and "住民票" in whisper.transcribe(audio).text
+
+
+def test_whisper_gives_next_best_hypotheses_when_asked(model_cache: Path, en_voice: PiperVoice) -> None:
+    nbest = WhisperRecognizer(cache_dir=model_cache, alternatives=3)
+    t = nbest.transcribe(en_voice.synthesize("I would like a tax certificate, please.", "en"))
+    assert "tax certificate" in t.text.lower(), t.text
+    assert 1 <= len(t.alternatives) <= 3 and t.text not in t.alternatives
+    assert all(a.strip() for a in t.alternatives)
+
+
 def test_whisper_rejects_unknown_languages_before_loading() -> None:
     with pytest.raises(AsrError, match="xx"):
         WhisperRecognizer(languages=("ja", "xx"))

@@ -103,13 +103,20 @@ def test_a_spoken_question_is_answered_on_speech_say_with_the_live_wait(
         spin_until(node, lambda: node.count_publishers("/speech/say") > 0, 60, "the dialogue node")
         listener = start(ros_env, "listener", f"source:=wav:{wav}", log=tmp_path / "listener.log")
         # Two topics, two subscriptions: either message may be taken first.
-        spin_until(node, lambda: bool(said and intents), 120, "an answer on /speech/say and /dialogue/intent")
+        spin_until(
+            node,
+            lambda: len(said) >= 2 and bool(intents),
+            120,
+            "an answer on /speech/say and /dialogue/intent",
+        )
     finally:
         for proc in (listener, dialogue):
             if proc is not None:
                 stop(proc)
         node.destroy_node()
-    answer = json.loads(said[0])
+    # The listener acknowledges the moment the visitor stops, before the words are recognized.
+    assert json.loads(said[0]) == {"version": 1, "text": "はい。", "lang": "ja"}
+    answer = json.loads(said[1])
     assert answer["lang"] == "ja" and "住民票の写しですね" in answer["text"]
     assert "1階" in answer["text"] and "1番から3番窓口" in answer["text"]
     assert "3人待ち" in answer["text"] and "10分から20分ほど" in answer["text"]
@@ -130,8 +137,11 @@ def test_the_speaker_says_the_answer_and_reports_when_it_speaks(
     speaker = start(ros_env, "speaker", log=tmp_path / "speaker.log")
     try:
         spin_until(node, lambda: say.get_subscription_count() > 0, 60, "the speaker node")
+        say.publish(String(data=json.dumps({"version": 1, "text": "はい。", "lang": "ja"})))
         say.publish(String(data=json.dumps({"version": 1, "text": "窓口までご案内します。", "lang": "ja"})))
-        spin_until(node, lambda: speaking == [True, False], 60, "speaking true, then false")
+        say.publish(String(data="{not a request"))  # rejected with a log line; the voice goes on
+        # One request after the other, never overlapping: true, false for each.
+        spin_until(node, lambda: speaking == [True, False, True, False], 60, "two requests, spoken in turn")
     finally:
         stop(speaker)
         node.destroy_node()
