@@ -16,11 +16,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import NoReturn
 
+from lobby.errors import CliError
 from lobby.settings import Settings, load_settings
-
-
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
