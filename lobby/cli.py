@@ -371,7 +371,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_say)
 
     from perception import cli as faces_cli
+    from queue_bridge import users_cli
+    from robot import cli as robot_cli
     from robot.navigation import cli as plan_cli
+
+    p = sub.add_parser("robot", help="run the robot's nodes (or a simulated robot) without ROS 2 launch")
+    robot_cli.configure(p)
+    _options(p, _common, _mqtt)
+    p.set_defaults(func=robot_cli.run)
+
+    p = sub.add_parser("users", help="staff accounts for the fleet dashboard")
+    users_cli.configure(p)
+    _options(p, _common)
+    p.set_defaults(func=users_cli.run)
 
     p = sub.add_parser(
         "faces", help="find faces in an image (boxes, scores) or print visitor events for a video"

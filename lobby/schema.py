@@ -7,6 +7,8 @@ subscriber rejects versions it does not know rather than guessing.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import datetime
 from enum import StrEnum
@@ -227,3 +229,155 @@ def parse_payload(model: type[_P], raw: bytes | str) -> _P:
         return model.model_validate_json(raw)
     except ValidationError as exc:
         raise PayloadError(_one_line(exc)) from None
+
+
+# -- perception (issue 5): faces and visitor events on ROS, as JSON in std_msgs/String -----------
+# Boxes, scores, distances and counts only: never an image, never anything that identifies a person.
+
+
+class FaceDetection(_Payload):
+    """One tracked face: box `[x, y, w, h]` in pixels of the camera frame."""
+
+    box: Annotated[list[float], Field(min_length=4, max_length=4)]
+    score: Annotated[float, Field(ge=0, le=1)]
+    track_id: Annotated[int, Field(ge=1)]
+    distance_m: Annotated[float, Field(ge=0)]
+    #: 1 when the face looks straight at the robot, towards 0 as it turns away; null if unknown.
+    frontality: Annotated[float, Field(ge=0, le=1)] | None = None
+
+
+class PerceivedFaces(_Payload):
+    """ROS `/perception/faces` (std_msgs/String), one per processed camera frame."""
+
+    version: Literal[1] = 1
+    stamp: float  # the camera frame's time (s)
+    frame: Annotated[int, Field(ge=0)]
+    width: Annotated[int, Field(ge=1)]
+    height: Annotated[int, Field(ge=1)]
+    #: At most 20 (the nearest first), which keeps the message under MAX_PAYLOAD_BYTES.
+    faces: Annotated[list[FaceDetection], Field(max_length=20)]
+
+
+class VisitorEvent(_Payload):
+    """ROS `/perception/visitor_events` (std_msgs/String): a track's approach, engagement, leaving."""
+
+    version: Literal[1] = 1
+    type: Literal["approaching", "engaged", "left"]
+    track_id: Annotated[int, Field(ge=1)]
+    stamp: float
+    distance_m: Annotated[float, Field(ge=0)] | None = None
+
+
+class VisitorCount(_Payload):
+    """ROS `/perception/visitor_count` (latched): people seen per hour, for the fleet view. A
+    person leaving the camera's view and coming back is counted again."""
+
+    version: Literal[1] = 1
+    #: Hour start (ISO 8601, UTC) → number of people first seen in that hour; last 24 hours.
+    per_hour: dict[str, Annotated[int, Field(ge=0)]]
+    updated_at: AwareDatetime
+
+
+# -- fleet (issue 7): robots ↔ bridge over MQTT, `lobby/v1/{site}/robots/{robot}/...` -------------
+# State, telemetry and events carry no audio, no images and nothing that identifies a visitor.
+
+RobotMode = Literal[
+    "idle", "greeting", "conversing", "escorting", "returning", "charging", "paused", "fault", "safe_stop",
+    "offline",
+]  # fmt: skip
+CommandName = Literal["go_home", "pause", "resume", "guide_to"]
+EventKind = Literal["handoff", "unanswered", "conversation", "escort", "fault", "alert", "command_ack"]
+
+
+class Pose2D(_Payload):
+    """Map metres and radians, on `floor`'s map (maps/)."""
+
+    x: float
+    y: float
+    yaw: float = 0.0
+
+
+class RobotState(_Payload):
+    """`robots/{robot}/state`, QoS 1, retained; the robot's last will is this with mode "offline"."""
+
+    version: Literal[1] = 1
+    robot: Ident
+    mode: RobotMode
+    floor: int = 1
+    pose: Pose2D | None = None
+    battery: Annotated[float, Field(ge=0, le=1)] | None = None  # fraction of full charge
+    faults: Annotated[list[Annotated[str, StringConstraints(max_length=200)]], Field(max_length=20)] = []
+    updated_at: AwareDatetime
+
+
+class RobotTelemetry(_Payload):
+    """`robots/{robot}/telemetry`, QoS 0, ~1 Hz."""
+
+    version: Literal[1] = 1
+    robot: Ident
+    floor: int = 1
+    pose: Pose2D
+    v: float = 0.0  # m/s
+    w: float = 0.0  # rad/s
+    battery: Annotated[float, Field(ge=0, le=1)] | None = None
+    at: AwareDatetime
+
+
+class RobotEvent(_Payload):
+    """`robots/{robot}/events`, QoS 1: hand-offs, unanswered questions (text only), conversation and
+    escort summaries, faults, alerts, and the acknowledgement of a command (`command_id`, `accepted`)."""
+
+    version: Literal[1] = 1
+    robot: Ident
+    kind: EventKind
+    at: AwareDatetime
+    text: Annotated[str, StringConstraints(max_length=1000)] = ""
+    lang: Literal["ja", "en", "ko"] | None = None
+    procedure: Ident | None = None
+    poi: Ident | None = None
+    command_id: Ident | None = None
+    accepted: bool | None = None
+
+
+class RobotCommand(_Payload):
+    """`robots/{robot}/commands`, QoS 1, from the staff dashboard. `signature` is the HMAC-SHA256 (hex)
+    of the command's other fields (`command_signing_bytes`) with the secret the server and the robot
+    share, so a robot obeys only the server, whoever else can publish on the broker."""
+
+    version: Literal[1] = 1
+    id: Ident
+    robot: Ident
+    command: CommandName
+    poi: Ident | None = None  # guide_to: where
+    issued_by: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    issued_at: AwareDatetime
+    signature: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+    @model_validator(mode="after")
+    def _guide_to_needs_a_place(self) -> RobotCommand:
+        if (self.command == "guide_to") != (self.poi is not None):
+            raise ValueError("guide_to needs a poi, and only guide_to takes one")
+        return self
+
+
+def command_signing_bytes(command: RobotCommand) -> bytes:
+    """The canonical bytes that are signed: every field but the signature, keys sorted."""
+    fields = command.model_dump(mode="json", exclude={"signature"})
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sign_command(command: RobotCommand, secret: bytes) -> RobotCommand:
+    mac = hmac.new(secret, command_signing_bytes(command), hashlib.sha256).hexdigest()
+    return command.model_copy(update={"signature": mac})
+
+
+def command_is_signed(command: RobotCommand, secret: bytes) -> bool:
+    """True only for a command signed with `secret` and not altered since."""
+    if command.signature is None:
+        return False
+    mac = hmac.new(secret, command_signing_bytes(command), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(mac, command.signature)
+
+
+def robot_topic(site: str, robot: str, kind: Literal["state", "telemetry", "events", "commands"]) -> str:
+    return f"{TOPIC_ROOT}/{site}/robots/{robot}/{kind}"

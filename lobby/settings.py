@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     sim_speed: float = Field(30.0, gt=0, description="Simulated seconds per real second")
     sim_seed: int = 1
 
+    # Fleet (issue 7). The secret signs robot commands (server) and checks them (robot): give it by
+    # environment (LOBBY_COMMAND_SECRET), never in a file in the repository.
+    command_secret: SecretStr | None = Field(None, description="HMAC key shared by server and robots")
+    robot_id: str = Field("robot1", pattern=r"^[A-Za-z0-9_\-]{1,32}$", description="This robot's id")
+    staff_db_path: Path = Field(
+        Path("var/lobby-staff.sqlite3"), description="Staff accounts, sessions, audit log"
+    )
+
 
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
     """Build settings from the YAML file (if any), the environment, then explicit overrides."""

@@ -67,3 +67,33 @@ def test_status_round_trips() -> None:
         updated_at="2026-04-01T09:00:00+09:00",
     )
     assert parse_status(status.model_dump_json()) == status
+
+
+def test_robot_commands_are_signed_and_tampering_is_detected() -> None:
+    from datetime import UTC, datetime
+
+    from lobby.schema import RobotCommand, command_is_signed, parse_payload, sign_command
+
+    command = RobotCommand(
+        id="c-1", robot="robot1", command="guide_to", poi="counter_shimin", issued_by="operator",
+        issued_at=datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+    )  # fmt: skip
+    signed = sign_command(command, b"server secret")
+    assert command_is_signed(parse_payload(RobotCommand, signed.model_dump_json()), b"server secret")
+    assert not command_is_signed(signed, b"another secret") and not command_is_signed(
+        command, b"server secret"
+    )
+    assert not command_is_signed(signed.model_copy(update={"poi": "exit"}), b"server secret")
+    with pytest.raises(PayloadError, match="guide_to needs a poi"):
+        parse_payload(RobotCommand, signed.model_dump_json().replace('"counter_shimin"', "null"))
+
+
+def test_robot_state_rejects_an_unknown_mode_and_a_battery_over_full() -> None:
+    from lobby.schema import RobotState, parse_payload
+
+    base = '{"version": 1, "robot": "robot1", "updated_at": "2026-11-23T10:00:00+09:00", '
+    assert parse_payload(RobotState, base + '"mode": "escorting", "battery": 0.8}').mode == "escorting"
+    with pytest.raises(PayloadError, match="mode"):
+        parse_payload(RobotState, base + '"mode": "dancing"}')
+    with pytest.raises(PayloadError, match="battery"):
+        parse_payload(RobotState, base + '"mode": "idle", "battery": 1.5}')
