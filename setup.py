@@ -1,8 +1,13 @@
 """ament_python-compatible setup: `colcon build` on a ROS 2 machine, `pip install .` anywhere else."""
 
+import sys
 from glob import glob
+from pathlib import Path
 
 from setuptools import find_packages, setup
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from robot.launch_spec import entry_points as node_entry_points  # stdlib only: safe at build time
 
 PACKAGE = "lobby_guide"
 
@@ -16,12 +21,13 @@ setup(
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
-        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py") + glob("launch/*.yaml")),
         (f"share/{PACKAGE}/maps", glob("maps/*.yaml") + glob("maps/*.pgm")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.conf")),
     ],
     install_requires=["setuptools"],
     zip_safe=True,
     python_requires=">=3.10",
-    entry_points={"console_scripts": ["lobby = lobby.cli:main"]},
+    # `lobby`, and one script per ROS node so that launch_ros's Node(executable=...) finds them.
+    entry_points={"console_scripts": ["lobby = lobby.cli:main", *node_entry_points()]},
 )

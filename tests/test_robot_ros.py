@@ -1,0 +1,183 @@
+"""`lobby robot --sim` for real: runner, simulator, navigation, behaviour and telemetry nodes over ROS 2
+(DDS on loopback) and a real mosquitto. Signed commands obeyed and acknowledged, unsigned refused,
+queue status mirrored into ROS, Ctrl-C leaves no process, a killed robot shows offline by its will."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+rclpy = pytest.importorskip("rclpy")  # installed by requirements.txt; skipped only where ROS is absent
+from domain_coordinator import domain_id  # noqa: E402
+from std_msgs.msg import String  # noqa: E402
+
+from lobby.schema import QueueStatus, RobotCommand, robot_topic, sign_command, status_topic  # noqa: E402
+from robot.nodes import STATUS_LATCHED  # noqa: E402
+from tests.support import Mosquitto, MqttProbe, site_yaml, wait_until  # noqa: E402
+from tests.test_robot_runner import group_members  # noqa: E402
+
+SECRET = "test-secret"
+
+
+@pytest.fixture(scope="module")
+def ros_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    with domain_id() as domain:
+        env = {
+            **os.environ,
+            "ROS_DOMAIN_ID": str(domain),
+            "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
+            "ROS_LOG_DIR": str(tmp_path_factory.mktemp("roslog")),
+        }
+        saved = {
+            k: os.environ.get(k) for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOG_DIR")
+        }
+        os.environ.update({k: env[k] for k in saved})
+        rclpy.init()
+        yield env
+        rclpy.try_shutdown()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+class RobotRun:
+    """`lobby robot` as a child process on its own site id and robot id."""
+
+    def __init__(self, env: dict[str, str], port: int, workdir: Path, *without: str) -> None:
+        self.site = f"t{uuid.uuid4().hex[:8]}"
+        self.robot = f"r{uuid.uuid4().hex[:6]}"
+        self.log = workdir / "robot.log"
+        argv = [sys.executable, "-m", "lobby.cli", "robot", "--sim", "--mqtt-port", str(port),
+                "--site", str(site_yaml(workdir, self.site)), "--stop-timeout", "15"]  # fmt: skip
+        for group in without:
+            argv += ["--without", group]
+        child_env = {**env, "LOBBY_COMMAND_SECRET": SECRET, "LOBBY_ROBOT_ID": self.robot}
+        self.proc = subprocess.Popen(
+            argv, env=child_env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT
+        )
+
+    def topic(self, kind: str) -> str:
+        return robot_topic(self.site, self.robot, kind)  # type: ignore[arg-type]
+
+    def pids(self) -> dict[str, int]:
+        out = {}
+        for line in self.log.read_text(errors="replace").splitlines():
+            if line.startswith("lobby robot: started "):
+                name, pid = line.removeprefix("lobby robot: started ").split(" (pid ")
+                out[name] = int(pid.rstrip(")"))
+        return out
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for pid in group_members(set(self.pids().values())):  # never leave anything behind
+            os.kill(pid, signal.SIGKILL)
+
+    def command(self, name: str, signed: bool = True, issued: datetime | None = None) -> RobotCommand:
+        cmd = RobotCommand(
+            id=uuid.uuid4().hex[:12], robot=self.robot, command=name,  # type: ignore[arg-type]
+            issued_by="staff-test", issued_at=issued or datetime.now(UTC),
+        )  # fmt: skip
+        return sign_command(cmd, SECRET.encode()) if signed else cmd
+
+
+def send(probe: MqttProbe, run: RobotRun, cmd: RobotCommand) -> dict[str, object]:
+    probe.publish(run.topic("commands"), cmd.model_dump_json())
+    return probe.next_json(run.topic("events"), 20, where=lambda e: e.get("command_id") == cmd.id)
+
+
+def test_sim_robot_obeys_signed_commands_mirrors_status_and_stops_on_ctrl_c(
+    ros_env: dict[str, str], mosquitto: Mosquitto, probe: MqttProbe, tmp_path: Path
+) -> None:
+    run = RobotRun(ros_env, mosquitto.port, tmp_path, "speech,perception")
+    node = rclpy.create_node("test_fleet")
+    mirrored: list[QueueStatus] = []
+    node.create_subscription(
+        String,
+        "/queue/status",
+        lambda m: mirrored.append(QueueStatus.model_validate_json(m.data)),
+        STATUS_LATCHED,
+    )
+    states = MqttProbe(mosquitto.port)  # a probe of its own: waiting for an ack must not eat states
+    try:
+        states.subscribe(robot_topic(run.site, run.robot, "state"))
+        probe.subscribe(robot_topic(run.site, run.robot, "events"))
+        probe.subscribe(robot_topic(run.site, run.robot, "telemetry"))
+        state = states.next_json(run.topic("state"), 90, where=lambda s: s["mode"] == "idle")
+        assert state["robot"] == run.robot
+        telemetry = probe.next_json(run.topic("telemetry"), 30)
+        assert abs(telemetry["pose"]["x"] - 26.5) < 0.5 and 0 < telemetry["battery"] <= 1  # the sim's post
+
+        status = QueueStatus(
+            site=run.site, queue="B", waiting=4, now_calling=[], open_windows=["W2"], estimate=None,
+            updated_at=datetime.now(UTC),
+        )  # fmt: skip
+        probe.client.publish(status_topic(run.site, "B"), status.model_dump_json(), qos=1, retain=True)
+        deadline = time.monotonic() + 30
+        while not any(s.site == run.site and s.waiting == 4 for s in mirrored):
+            assert time.monotonic() < deadline, "queue status never reached /queue/status"
+            rclpy.spin_once(node, timeout_sec=0.1)
+
+        ack = send(probe, run, run.command("pause"))
+        assert ack["accepted"] is True and ack["kind"] == "command_ack"
+        states.next_json(run.topic("state"), 20, where=lambda s: s["mode"] == "paused")
+        refused = send(probe, run, run.command("resume", signed=False))
+        assert refused["accepted"] is False and "signature" in str(refused["text"])
+        stale = send(probe, run, run.command("resume", issued=datetime.now(UTC) - timedelta(minutes=5)))
+        assert stale["accepted"] is False and "stale" in str(stale["text"])
+        resume = run.command("resume")
+        assert send(probe, run, resume)["accepted"] is True
+        states.next_json(run.topic("state"), 20, where=lambda s: s["mode"] == "idle")
+        replay = send(probe, run, resume)
+        assert replay["accepted"] is False and "replayed" in str(replay["text"])
+
+        pids = run.pids()
+        assert set(pids) == {
+            "lobby_sim",
+            "map_server",
+            "planner",
+            "controller",
+            "behaviour",
+            "robot_telemetry",
+        }
+        assert group_members(set(pids.values()))  # they are running
+        run.proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert run.proc.wait(timeout=40) == 0
+        assert group_members(set(pids.values())) == []
+        # A clean stop says so itself, before the connection closes.
+        states.next_json(run.topic("state"), 10, where=lambda s: s["mode"] == "offline")
+    finally:
+        states.close()
+        node.destroy_node()
+        run.close()
+
+
+def test_a_robot_that_vanishes_is_shown_offline_by_its_last_will(
+    ros_env: dict[str, str], mosquitto: Mosquitto, probe: MqttProbe, tmp_path: Path
+) -> None:
+    run = RobotRun(ros_env, mosquitto.port, tmp_path, "speech,perception,sim,navigation")
+    try:
+        probe.subscribe(robot_topic(run.site, run.robot, "state"))
+        probe.next_json(run.topic("state"), 90, where=lambda s: s["mode"] == "idle")
+        telemetry_pid = wait_until(lambda: run.pids().get("robot_telemetry"), 10, "the telemetry pid")
+        os.kill(telemetry_pid, signal.SIGKILL)  # no goodbye possible: only the broker's will
+        offline = probe.next_json(run.topic("state"), 8, where=lambda s: s["mode"] == "offline")
+        assert offline["robot"] == run.robot
+        # The runner notices, stops the rest and reports failure.
+        assert run.proc.wait(timeout=40) == 1
+        assert "robot_telemetry exited with status -9" in run.log.read_text()
+        assert group_members(set(run.pids().values())) == []
+    finally:
+        run.close()

@@ -1,0 +1,106 @@
+"""Fleet telemetry core, without a broker: payloads from the behaviour's state, command verification."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lobby.schema import Pose2D, RobotCommand, RobotEvent, RobotState, parse_payload, sign_command
+from robot.behaviour import BehaviourState, PublishEvent
+from robot.telemetry import CommandGate, event_payload, offline_payload, state_payload
+
+NOW = datetime(2026, 4, 1, 0, 30, tzinfo=UTC)
+SECRET = b"shared-secret"
+
+
+def command(id_: str = "c1", robot: str = "robot1", issued: datetime = NOW, **kw: object) -> RobotCommand:
+    fields: dict[str, object] = {"command": "pause", "issued_by": "staff-1", **kw}
+    return RobotCommand(id=id_, robot=robot, issued_at=issued, **fields)  # type: ignore[arg-type]
+
+
+def raw(cmd: RobotCommand) -> bytes:
+    return cmd.model_dump_json().encode()
+
+
+def test_state_payload_round_trips_through_the_schema() -> None:
+    state = BehaviourState(mode="safe_stop", battery=0.42, faults=("lidar",), safety="bumper")
+    payload = state_payload("robot1", state, NOW, Pose2D(x=1.0, y=2.0, yaw=0.5), floor=2)
+    back = parse_payload(RobotState, payload.model_dump_json())
+    assert (back.mode, back.floor, back.battery) == ("safe_stop", 2, 0.42)
+    assert back.faults == ["safety: bumper", "lidar"]
+    assert back.pose == Pose2D(x=1.0, y=2.0, yaw=0.5)
+
+
+def test_offline_will_keeps_the_last_pose() -> None:
+    last = state_payload("robot1", BehaviourState(battery=0.5), NOW, Pose2D(x=3.0, y=4.0))
+    will = offline_payload("robot1", NOW + timedelta(seconds=5), last)
+    assert will.mode == "offline" and will.pose == last.pose and will.updated_at > last.updated_at
+    assert offline_payload("robot1", NOW).mode == "offline"
+
+
+def test_event_payload_drops_non_identifier_procedures() -> None:
+    action = PublishEvent("handoff", "text", "ja", "転入届", "counter_shimin")
+    event = parse_payload(RobotEvent, event_payload("robot1", action, NOW).model_dump_json())
+    assert (event.kind, event.procedure, event.poi, event.lang) == ("handoff", None, "counter_shimin", "ja")
+    ack = event_payload("robot1", PublishEvent("command_ack", "ok", command_id="c9", accepted=True), NOW)
+    assert (ack.command_id, ack.accepted) == ("c9", True)
+
+
+@pytest.mark.parametrize(
+    ("cmd", "secret", "now", "accepted", "reason"),
+    [
+        (sign_command(command(), SECRET), SECRET, NOW, True, "ok"),
+        (sign_command(command(), SECRET), SECRET, NOW + timedelta(seconds=59), True, "ok"),
+        (command(), SECRET, NOW, False, "signature"),
+        (sign_command(command(), b"other"), SECRET, NOW, False, "signature"),
+        (
+            sign_command(command(), SECRET).model_copy(update={"command": "resume"}),
+            SECRET,
+            NOW,
+            False,
+            "signature",
+        ),
+        (sign_command(command(), SECRET), SECRET, NOW + timedelta(seconds=61), False, "stale"),
+        (sign_command(command(), SECRET), SECRET, NOW - timedelta(seconds=61), False, "stale"),
+        (sign_command(command(robot="robot2"), SECRET), SECRET, NOW, False, "robot2"),
+        (sign_command(command(), SECRET), None, NOW, False, "no command secret"),
+    ],
+    ids=[
+        "signed",
+        "59s-old",
+        "unsigned",
+        "wrong-key",
+        "altered",
+        "stale",
+        "future",
+        "other-robot",
+        "no-secret",
+    ],
+)
+def test_command_gate(
+    cmd: RobotCommand, secret: bytes | None, now: datetime, accepted: bool, reason: str
+) -> None:
+    verdict = CommandGate("robot1", secret).check(raw(cmd), now)
+    assert verdict.accepted is accepted
+    assert reason in verdict.reason
+    assert verdict.command_id == cmd.id
+
+
+def test_a_replayed_command_is_refused_and_forgeries_do_not_block_the_real_one() -> None:
+    gate = CommandGate("robot1", SECRET)
+    forged = command("c7")  # unsigned, same id as the real command to come
+    assert not gate.check(raw(forged), NOW).accepted
+    real = sign_command(command("c7"), SECRET)
+    assert gate.check(raw(real), NOW).accepted
+    again = gate.check(raw(real), NOW + timedelta(seconds=1))
+    assert not again.accepted and "replayed" in again.reason
+
+
+def test_invalid_payloads_are_refused_with_the_id_when_there_is_one() -> None:
+    gate = CommandGate("robot1", SECRET)
+    verdict = gate.check(b'{"version": 1, "id": "c8", "command": "dance"}', NOW)
+    assert (
+        not verdict.accepted and verdict.reason.startswith("invalid command") and verdict.command_id == "c8"
+    )
+    assert gate.check(b"not json", NOW).command_id is None
