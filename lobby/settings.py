@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     staff_db_path: Path = Field(
         Path("var/lobby-staff.sqlite3"), description="Staff accounts, sessions, audit log"
     )
+    building_file: Path | None = Field(
+        None, description="Building file (floor maps and POIs) for the fleet map; default: bundled maps"
+    )
+    robot_offline_after_s: float = Field(
+        3.0, gt=0, le=300, description="A robot whose telemetry stops this long is shown offline"
+    )
+    staff_cookie_secure: bool = Field(
+        True, description="Mark the staff session cookie Secure (HTTPS only); false only for plain-http tests"
+    )
+    staff_session_hours: float = Field(8.0, gt=0, le=168, description="Staff sessions expire after this")
+    staff_lockout_failures: int = Field(5, ge=1, description="Wrong passwords in a row that lock an account")
+    staff_lockout_minutes: float = Field(15.0, gt=0, description="How long a locked account stays locked")
 
 
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:

@@ -14,12 +14,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from lobby.schema import EventType, PayloadError, QueueEvent, QueueStatus, parse_event
+from lobby.schema import (
+    EventType,
+    PayloadError,
+    QueueEvent,
+    QueueStatus,
+    RobotEvent,
+    RobotState,
+    RobotTelemetry,
+    parse_event,
+    parse_payload,
+)
+from queue_bridge import fleet
 from queue_bridge.accuracy import AccuracyTracker, Prediction
 from queue_bridge.board import Board, QueueView, check_against_site
 from queue_bridge.estimate import WaitEstimator
 from queue_bridge.forecast import SimulationEstimator
 from queue_bridge.site import SiteConfig
+from queue_bridge.staff_store import StaffStore
 from queue_bridge.status import TicketInfo, queue_status, ticket_info
 from queue_bridge.store import EventStore
 
@@ -35,9 +47,19 @@ class Rejected:
 
 
 class Bridge:
-    def __init__(self, site: SiteConfig, store: EventStore, estimator: WaitEstimator | None = None) -> None:
+    def __init__(
+        self,
+        site: SiteConfig,
+        store: EventStore,
+        estimator: WaitEstimator | None = None,
+        staff: StaffStore | None = None,
+    ) -> None:
         self.site = site
         self.store = store
+        #: Staff accounts, audit log and robot events; None when the fleet dashboard is not served.
+        self.staff = staff
+        #: Every robot heard from: state, telemetry and events applied (`fleet`).
+        self.fleet = fleet.Fleet()
         self.estimator: WaitEstimator = estimator or SimulationEstimator()
         self.board = Board(site)
         self.counters: Counter[str] = Counter()
@@ -137,6 +159,58 @@ class Bridge:
         self.store.save_predictions(made)
         self._accuracy.add(made)
         self._accuracy.rescore(self.board, {e.ticket for e in accepted if e.ticket})
+
+    # -- robots ---------------------------------------------------------------------------
+    def ingest_robot(
+        self, kind: str, topic_robot: str, raw: bytes, retained: bool = False, now: datetime | None = None
+    ) -> bool:
+        """One robot message (`state`, `telemetry` or `events`). A payload that fails validation or
+        names another robot than its topic is counted and logged, and changes nothing."""
+        now = now or datetime.now(UTC)
+        try:
+            if kind == "state":
+                state = parse_payload(RobotState, raw)
+                self._check_robot(state.robot, topic_robot)
+                self.fleet.update(state.robot, lambda v: fleet.apply_state(v, state, now, retained))
+            elif kind == "telemetry":
+                tel = parse_payload(RobotTelemetry, raw)
+                self._check_robot(tel.robot, topic_robot)
+                self.fleet.update(tel.robot, lambda v: fleet.apply_telemetry(v, tel, now))
+            elif kind == "events":
+                ev = parse_payload(RobotEvent, raw)
+                self._check_robot(ev.robot, topic_robot)
+                self._robot_event(ev, now)
+            else:
+                raise PayloadError(f"unknown robot topic kind {kind!r}")
+        except PayloadError as exc:
+            self.counters["rejected_robot_payload"] += 1
+            log.warning("rejected robot message on %s/%s: %s", topic_robot, kind, exc)
+            return False
+        self.counters["robot_messages"] += 1
+        return True
+
+    @staticmethod
+    def _check_robot(payload_robot: str, topic_robot: str) -> None:
+        if payload_robot != topic_robot:
+            raise PayloadError(f"robot {payload_robot!r} in the payload but {topic_robot!r} in the topic")
+
+    def _robot_event(self, ev: RobotEvent, now: datetime) -> None:
+        if ev.kind == "command_ack" and (ev.command_id is None or ev.accepted is None):
+            raise PayloadError("command_ack needs command_id and accepted")
+        self.fleet.update(ev.robot, lambda v: fleet.apply_event(v, ev, now))
+        if self.staff is None:
+            return
+        if ev.kind == "command_ack":
+            assert ev.command_id is not None
+            status = "acknowledged" if ev.accepted else "refused"
+            if not self.staff.set_command_status(ev.command_id, ev.robot, status, now):
+                log.warning(
+                    "acknowledgement of unknown or answered command %s from %s", ev.command_id, ev.robot
+                )
+            else:
+                log.info("command %s %s by %s", ev.command_id, status, ev.robot)
+        else:
+            self.staff.add_event(ev, now)
 
     # -- reading --------------------------------------------------------------------------
     def now(self) -> datetime:

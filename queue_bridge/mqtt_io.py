@@ -19,7 +19,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from lobby.schema import QueueEvent, QueueStatus, events_topic, status_topic
+from lobby.schema import QueueEvent, QueueStatus, RobotCommand, events_topic, robot_topic, status_topic
 from lobby.settings import Settings
 from queue_bridge.bridge import Bridge, Rejected
 
@@ -56,6 +56,20 @@ class _Inbound:
     payload: bytes
 
 
+@dataclass(frozen=True)
+class _RobotInbound:
+    mid: int
+    qos: int
+    robot: str
+    kind: str
+    payload: bytes
+    retained: bool
+
+
+class CommandNotSent(RuntimeError):
+    """The broker is not reachable: the command was not handed over (one-line reason)."""
+
+
 class MqttBridge:
     """Subscribes to the site's event topics and publishes retained status for changed queues."""
 
@@ -71,11 +85,16 @@ class MqttBridge:
         self._stopping = False
         self._inbox: queue.Queue[_Inbound | None] = queue.Queue()
         self._worker = threading.Thread(target=self._run, name="lobby-ingest", daemon=True)
+        # Robot state/telemetry/events have a worker of their own: a burst of ticket events never
+        # delays telemetry (and so never makes a robot look offline), and the other way round.
+        self._robot_inbox: queue.Queue[_RobotInbound | None] = queue.Queue()
+        self._robot_worker = threading.Thread(target=self._run_robots, name="lobby-fleet", daemon=True)
         bridge.add_listener(self.publish_statuses)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         self._worker.start()
+        self._robot_worker.start()
         self.client.connect_async(self.settings.mqtt_host, self.settings.mqtt_port, keepalive=15)
         self.client.loop_start()
 
@@ -84,14 +103,19 @@ class MqttBridge:
         self.client.disconnect()
         self.client.loop_stop()
         self._inbox.put(None)
+        self._robot_inbox.put(None)
         self._worker.join(timeout=5)
+        self._robot_worker.join(timeout=5)
 
     # -- paho callbacks (network thread): only hand over, never block -------------------
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
             log.error("MQTT connection refused: %s", reason)
             return
-        client.subscribe(events_topic(self.site), qos=1)
+        client.subscribe(
+            [(events_topic(self.site), 1)]
+            + [(robot_topic(self.site, "+", kind), 1) for kind in ("state", "telemetry", "events")]
+        )
         self.connected.set()
         self.bridge.links["mqtt"] = True
         log.info("connected to MQTT %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
@@ -108,6 +132,11 @@ class MqttBridge:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         parts = msg.topic.split("/")
+        if len(parts) == 6 and parts[3] == "robots":
+            self._robot_inbox.put(
+                _RobotInbound(msg.mid, msg.qos, parts[4], parts[5], bytes(msg.payload), bool(msg.retain))
+            )
+            return
         topic_queue = parts[4] if len(parts) == 6 else None
         self._inbox.put(_Inbound(msg.mid, msg.qos, topic_queue, bytes(msg.payload)))
 
@@ -150,6 +179,30 @@ class MqttBridge:
         for item in batch:  # rejected messages are acknowledged too: redelivery would not fix them
             if item.qos > 0:
                 self.client.ack(item.mid, item.qos)
+
+    def _run_robots(self) -> None:
+        while True:
+            item = self._robot_inbox.get()
+            if item is None:
+                return
+            try:
+                self.bridge.ingest_robot(item.kind, item.robot, item.payload, item.retained)
+            except Exception:  # e.g. the staff database is locked: log it, never stop the worker
+                log.exception("could not handle a robot message on %s/%s", item.robot, item.kind)
+                self.bridge.counters["robot_errors"] += 1
+            if item.qos > 0:
+                self.client.ack(item.mid, item.qos)
+
+    # -- commands out -------------------------------------------------------------------------
+    def publish_command(self, command: RobotCommand) -> None:
+        """Hand a signed command to the broker (QoS 1); raises CommandNotSent when not connected."""
+        if not self.connected.is_set():
+            raise CommandNotSent("not connected to the MQTT broker")
+        info = self.client.publish(
+            robot_topic(self.site, command.robot, "commands"), command.model_dump_json(), qos=1
+        )
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise CommandNotSent(f"MQTT publish failed: {mqtt.error_string(info.rc)}")
 
     # -- status out -------------------------------------------------------------------------
     def publish_statuses(self, statuses: list[QueueStatus]) -> None:

@@ -19,6 +19,7 @@ from queue_bridge.broker import EmbeddedBroker
 from queue_bridge.mqtt_io import MqttBridge
 from queue_bridge.sim_publish import SimPublisher
 from queue_bridge.site import SiteConfig, load_site
+from queue_bridge.staff_store import StaffStore
 from queue_bridge.store import EventStore
 from queue_bridge.web import create_app
 
@@ -29,7 +30,7 @@ def build_app(
     settings: Settings, site: SiteConfig | None = None, simulate: bool = False, sim_start: time | None = None
 ) -> FastAPI:
     site = site or load_site(settings.site_file)
-    bridge = Bridge(site, EventStore(settings.db_path))
+    bridge = Bridge(site, EventStore(settings.db_path), staff=StaffStore(settings.staff_db_path))
     bridge.recover()
 
     @asynccontextmanager
@@ -63,8 +64,10 @@ def build_app(
             if broker:
                 await broker.stop()
             bridge.store.close()
+            if bridge.staff is not None:
+                bridge.staff.close()
 
-    app = create_app(bridge, shells)
+    app = create_app(bridge, shells, settings)
     app.state.bridge = bridge
     return app
 

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from pydantic import BaseModel
 
 from lobby.schema import QueueStatus
+from lobby.settings import Settings
 from queue_bridge.bridge import Bridge
 from queue_bridge.hub import Hub
 from queue_bridge.i18n import lang_or_default
@@ -52,8 +53,11 @@ class Error(BaseModel):
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def create_app(bridge: Bridge, extra_lifespan: Lifespan | None = None) -> FastAPI:
-    """The web app over a running bridge. `extra_lifespan` starts the other shells (MQTT, sim)."""
+def create_app(
+    bridge: Bridge, extra_lifespan: Lifespan | None = None, settings: Settings | None = None
+) -> FastAPI:
+    """The web app over a running bridge. `extra_lifespan` starts the other shells (MQTT, sim).
+    With `settings` and a bridge that has a staff store, the staff dashboard is served too."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -173,6 +177,11 @@ def create_app(bridge: Bridge, extra_lifespan: Lifespan | None = None) -> FastAP
                 "Content-Disposition": 'inline; filename="waiting-times.csv"',
             },
         )
+
+    if settings is not None and bridge.staff is not None:
+        from queue_bridge.staff_web import add_staff_routes
+
+        add_staff_routes(app, bridge, settings)
 
     @app.get("/healthz")
     def healthz() -> dict[str, object]:

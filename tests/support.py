@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -120,6 +121,7 @@ class BridgeProcess:
             "LOBBY_WEB_PORT": str(self.port),
             "LOBBY_MQTT_PORT": str(mqtt_port),
             "LOBBY_MQTT_CLIENT_ID": f"bridge-{self.site_id}",
+            "LOBBY_STAFF_DB_PATH": str(workdir / "staff.sqlite3"),
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
@@ -241,3 +243,187 @@ def event(
     if window is not None:
         payload["window"] = window
     return payload
+
+
+# -- fleet (issue 7): staff accounts, a staff HTTP session, a robot on MQTT ----------------------------
+
+
+def add_staff_user(env: dict[str, str], name: str, role: str, password: str) -> None:
+    """`lobby users add NAME --role ROLE --password-stdin`, as an operator would run it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "lobby.cli", "users", "add", name, "--role", role, "--password-stdin"],
+        input=password + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def add_staff_user_fast(db: Path, name: str, role: str, password: str) -> None:
+    """The same account straight into the staff database, hashed at a low scrypt cost (the cost is
+    stored with each hash) so that test logins are quick; `add_staff_user` is the real command."""
+    from queue_bridge.auth import Role, hash_password
+    from queue_bridge.staff_store import StaffStore
+
+    store = StaffStore(db)
+    try:
+        assert store.add_user(name, Role.parse(role), hash_password(password, n=2**12), datetime.now(UTC))
+    finally:
+        store.close()
+
+
+class StaffClient:
+    """An HTTP client that signs in through the real login form, like a browser."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=10, follow_redirects=False)
+        self.csrf: str | None = None
+
+    def login(self, name: str, password: str) -> httpx.Response:
+        form = self.http.get("/staff/login")
+        token = _hidden(form.text, "csrf")
+        resp = self.http.post("/staff/login", data={"username": name, "password": password, "csrf": token})
+        if resp.status_code == 303:
+            self.csrf = _hidden(self.http.get("/staff").text, "csrf")
+        return resp
+
+    def command(self, robot: str, body: dict[str, Any], csrf: str | None = "session") -> httpx.Response:
+        token = self.csrf if csrf == "session" else csrf
+        headers = {"X-CSRF-Token": token} if token else {}
+        return self.http.post(f"/api/v1/robots/{robot}/commands", json=body, headers=headers)
+
+    def robots(self) -> dict[str, dict[str, Any]]:
+        resp = self.http.get("/api/v1/robots")
+        assert resp.status_code == 200, resp.text
+        return {r["robot"]: r for r in resp.json()["robots"]}
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _hidden(html: str, name: str) -> str:
+    import re
+
+    m = re.search(rf"name='{name}' value='([^']*)'", html)
+    assert m, f"no hidden {name} field in the page"
+    return m.group(1)
+
+
+class FakeRobot:
+    """A robot on MQTT as the contract says: retained state with an offline last will, telemetry,
+    events; it records the commands it receives and can acknowledge them."""
+
+    def __init__(self, port: int, site: str, robot: str = "robot1") -> None:
+        from lobby.schema import robot_topic
+
+        self.site, self.robot = site, robot
+        self.topic = {k: robot_topic(site, robot, k) for k in ("state", "telemetry", "events", "commands")}
+        self.commands: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._stop = threading.Event()
+        self._last: tuple[float, float, float] | None = None
+        self.client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"{robot}-{site}"
+        )
+        self.client.will_set(
+            self.topic["state"], json.dumps(self.state_payload("offline")), qos=1, retain=True
+        )
+        self.client.on_message = lambda _c, _u, m: self.commands.put(json.loads(m.payload))
+        self.client.connect("127.0.0.1", port, keepalive=5)
+        self.client.loop_start()
+        self.client.subscribe(self.topic["commands"], qos=1)
+
+    def state_payload(self, mode: str, x: float = 26.0, y: float = 10.0, **extra: Any) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "robot": self.robot,
+            "mode": mode,
+            "floor": 1,
+            "pose": {"x": x, "y": y, "yaw": 0.0},
+            "battery": 0.8,
+            "faults": [],
+            "updated_at": datetime.now(UTC).isoformat(),
+            **extra,
+        }
+
+    def state(self, mode: str, x: float = 26.0, y: float = 10.0, **extra: Any) -> None:
+        payload = json.dumps(self.state_payload(mode, x, y, **extra))
+        self.client.publish(self.topic["state"], payload, qos=1, retain=True).wait_for_publish(10)
+
+    def keep_alive(self, period_s: float = 0.3) -> None:
+        """Repeat the latest telemetry every `period_s` until `close()`, like a robot's ~1 Hz stream."""
+
+        def run() -> None:
+            while not self._stop.wait(period_s):
+                if self._last is not None:
+                    self.telemetry(*self._last)
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def telemetry(self, x: float, y: float, battery: float = 0.8) -> None:
+        self._last = (x, y, battery)
+        payload = {
+            "version": 1,
+            "robot": self.robot,
+            "floor": 1,
+            "pose": {"x": x, "y": y, "yaw": 0.0},
+            "battery": battery,
+            "at": datetime.now(UTC).isoformat(),
+        }
+        self.client.publish(self.topic["telemetry"], json.dumps(payload), qos=0).wait_for_publish(10)
+
+    def event(self, kind: str, **fields: Any) -> None:
+        payload = {
+            "version": 1,
+            "robot": self.robot,
+            "kind": kind,
+            "at": datetime.now(UTC).isoformat(),
+            **fields,
+        }
+        self.client.publish(self.topic["events"], json.dumps(payload), qos=1).wait_for_publish(10)
+
+    def next_command(self, timeout: float = 10.0) -> dict[str, Any]:
+        return self.commands.get(timeout=timeout)
+
+    def close(self) -> None:
+        """A clean goodbye: clear the retained state, then disconnect (no last will)."""
+        self._stop.set()
+        self.client.publish(self.topic["state"], b"", qos=1, retain=True).wait_for_publish(10)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+#: A robot process that publishes retained state and 5 Hz telemetry until it is killed; its last
+#: will (retained state "offline") is what the broker publishes when it dies.
+ROBOT_PROCESS = """
+import json, sys, time
+from datetime import UTC, datetime
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+port, site, robot = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+root = f"lobby/v1/{site}/robots/{robot}/"
+def state(mode):
+    return json.dumps({"version": 1, "robot": robot, "mode": mode, "floor": 1, "pose": {"x": 20.0, "y": 5.0},
+                       "battery": 0.5, "updated_at": datetime.now(UTC).isoformat()})
+c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"proc-{robot}-{site}")
+c.will_set(root + "state", state("offline"), qos=1, retain=True)
+c.connect("127.0.0.1", port, keepalive=5)
+c.loop_start()
+c.publish(root + "state", state("idle"), qos=1, retain=True).wait_for_publish(10)
+print("up", flush=True)
+while True:
+    tel = {"version": 1, "robot": robot, "floor": 1, "pose": {"x": 20.0, "y": 5.0}, "battery": 0.5,
+           "at": datetime.now(UTC).isoformat()}
+    c.publish(root + "telemetry", json.dumps(tel), qos=0)
+    time.sleep(0.2)
+"""
+
+
+def start_robot_process(port: int, site: str, robot: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ROBOT_PROCESS, str(port), site, robot], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "up"
+    return proc
