@@ -10,6 +10,6 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lobby.cli import CliError
+    from lobby.errors import CliError
 
     raise CliError("face detection is not built yet")
