@@ -39,7 +39,7 @@ STAFF_JS = STATIC.joinpath("staff.js").read_bytes()
 LOGIN_CSRF_COOKIE = "lobby_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 MAX_FORM_BYTES = 8192
-EVENT_KINDS = ("handoff", "unanswered")
+EVENT_KINDS = ("handoff", "unanswered", "conversation", "escort")  # the robot log staff see
 
 #: Headers on every staff response: nothing cached, nothing framed, nothing loaded from elsewhere.
 SECURITY_HEADERS = {

@@ -515,10 +515,13 @@ def test_malformed_robot_messages_are_counted_and_change_nothing(server: Server)
         c.close()
 
 
-def test_handoffs_and_unanswered_questions_are_listed_newest_first(server: Server, robot: FakeRobot) -> None:
+def test_handoffs_unanswered_questions_and_conversations_are_listed_newest_first(
+    server: Server, robot: FakeRobot
+) -> None:
+    robot.event("conversation", text="住民票: 市民課へご案内")
     robot.event("handoff", text="相続の手続きについて相談したい", lang="ja")
     robot.event("unanswered", text="Where can I park my bicycle?", lang="en")
-    robot.event("conversation", text="not a hand-off")
+    robot.event("alert", text="not for the log")
     c = server.client("vera")
     try:
 
@@ -528,8 +531,12 @@ def test_handoffs_and_unanswered_questions_are_listed_newest_first(server: Serve
 
         wait_until(listed, what="events on the dashboard")
         html = c.http.get("/staff").text
-        assert html.index("Where can I park my bicycle?") < html.index("相続の手続き")
-        assert "not a hand-off" not in html
+        assert (
+            html.index("Where can I park my bicycle?")
+            < html.index("相続の手続き")
+            < html.index("住民票: 市民課")
+        )
+        assert "<span class='kind'>会話</span> " in html and "not for the log" not in html
         assert "<script" not in html.split("Where can I park")[1].split("</li>")[0]
     finally:
         c.close()
