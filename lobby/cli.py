@@ -14,10 +14,15 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from lobby.errors import CliError
 from lobby.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from robot.runner import Runner
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,21 +87,126 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import secrets
+
     from queue_bridge.server import build_app, serve
 
-    db = args.db or Path(tempfile.mkdtemp(prefix="lobby-demo-")) / "events.sqlite3"
-    settings = _settings(args, embedded_broker=True, db_path=db)
+    workdir = Path(tempfile.mkdtemp(prefix="lobby-demo-"))
+    db = args.db or workdir / "events.sqlite3"
+    # A command secret for this run only: to the bridge here and to the robot by its environment.
+    secret = secrets.token_urlsafe(32)
+    settings = _settings(
+        args,
+        embedded_broker=True,
+        db_path=db,
+        command_secret=secret,
+        staff_db_path=workdir / "staff.sqlite3",
+        staff_cookie_secure=False,  # plain http on this machine's loopback
+    )
     site = _site(settings)
     app = build_app(settings, site, simulate=True, sim_start=args.start)
+    url = f"http://{settings.web_host}:{settings.web_port}"
     print(
-        f"Lobby Guide demo ({site.name.en}): open http://{settings.web_host}:{settings.web_port}/ "
-        f"on a phone or browser.\nMQTT broker 127.0.0.1:{settings.mqtt_port}, simulator at "
+        f"Lobby Guide demo ({site.name.en}): open {url}/ on a phone or browser.\n"
+        f"MQTT broker 127.0.0.1:{settings.mqtt_port}, simulator at "
         f"{settings.sim_speed:g}x from {args.start}. Press Ctrl-C to stop.",
         flush=True,
     )
-    serve(app, settings)
+    password = secrets.token_urlsafe(12)
+    _demo_admin(settings, password)
+    print(f"Staff dashboard: {url}/staff  user {DEMO_ADMIN}, password {password} (this run only)", flush=True)
+    robot = None if args.no_robot else _demo_robot(settings, secret, workdir)
+    if robot is not None:
+        _stop_alongside(app, robot.stop_all)
+    try:
+        serve(app, settings)
+    finally:
+        if robot is not None:
+            robot.stop_all()
     print("stopped.")
     return 0
+
+
+DEMO_ADMIN = "demo-admin"
+
+
+def _stop_alongside(app: FastAPI, stop: Callable[[], None]) -> None:
+    """Run `stop` (the robot's Ctrl-C) first when the app shuts down, while the embedded broker is
+    still up (the robot says goodbye on MQTT instead of waiting for a broker that is gone)."""
+    import asyncio
+    import contextlib
+    from collections.abc import AsyncIterator
+
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+        async with inner(a):
+            yield
+            await asyncio.to_thread(stop)
+
+    app.router.lifespan_context = lifespan
+
+
+def _demo_admin(settings: Settings, password: str) -> None:
+    """The demo's staff account (admin), in the demo's own staff database."""
+    from datetime import UTC
+
+    from queue_bridge.auth import Role, hash_password
+    from queue_bridge.staff_store import StaffStore
+
+    store = StaffStore(settings.staff_db_path)
+    try:
+        store.add_user(DEMO_ADMIN, Role.parse("admin"), hash_password(password), datetime.now(UTC))
+    finally:
+        store.close()
+
+
+def _demo_robot(settings: Settings, secret: str, workdir: Path) -> Runner:
+    """A simulated robot (`lobby robot --sim`, without a camera) and simulated visitors who walk up
+    to it and speak (as text on /speech/transcript), as child processes; their output goes to a log."""
+    import os
+
+    import yaml
+
+    from robot.launch_spec import default_params_file
+    from robot.runner import Child, Runner
+
+    params = yaml.safe_load(default_params_file().read_text(encoding="utf-8"))
+    params["speech_listener"]["ros__parameters"]["source"] = "topic"  # no microphone in a demo
+    params["dialogue"]["ros__parameters"]["unanswered_log"] = str(workdir / "unanswered.jsonl")
+    params_file = workdir / "robot.yaml"
+    params_file.write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    env = {
+        **os.environ,
+        "LOBBY_COMMAND_SECRET": secret,
+        "LOBBY_MQTT_HOST": settings.mqtt_host,
+        "LOBBY_MQTT_PORT": str(settings.mqtt_port),
+        "PYTHONUNBUFFERED": "1",
+    }
+    if settings.site_file is not None:
+        env["LOBBY_SITE_FILE"] = str(Path(settings.site_file).resolve())
+    env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    env.setdefault("ROS_LOG_DIR", str(workdir / "ros-logs"))
+    python = sys.executable
+    children = [
+        Child("robot", [python, "-m", "lobby.cli", "robot", "--sim", "--without", "perception",
+                        "--params", str(params_file), "--stop-timeout", "3"]),
+        Child("visitors", [python, "-m", "robot.visitors"]),
+    ]  # fmt: skip
+    log_path = workdir / "robot.log"
+    log = log_path.open("ab")
+
+    def report(line: str) -> None:
+        print(f"lobby demo: {line}", flush=True)
+
+    runner = Runner(children, env, stop_timeout_s=5.0, keep_going=True, report=report, output=log)
+    runner.start()
+    print(
+        f"Simulated robot {settings.robot_id} with simulated visitors; their log: {log_path}",
+        flush=True,
+    )
+    return runner
 
 
 def cmd_sim_queue(args: argparse.Namespace) -> int:
@@ -304,12 +414,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lobby", description="Lobby Guide: city-hall guidance robot and queue status.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="run broker, bridge, web page and simulator in one process")
+    p = sub.add_parser(
+        "demo", help="run broker, bridge, web page, queue simulator and a simulated robot with visitors"
+    )
     _options(p, _common, _mqtt, _web)
     p.add_argument("--speed", type=float, help="simulated seconds per real second (default 30)")
     p.add_argument("--seed", type=int, help="simulator random seed")
     p.add_argument(
         "--start", type=_time, default=time(9, 30), help="simulated time of day to start at (HH:MM)"
+    )
+    p.add_argument(
+        "--no-robot", action="store_true", help="leave out the simulated robot and visitors (no ROS 2)"
     )
     p.set_defaults(func=cmd_demo)
 

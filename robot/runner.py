@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
+from typing import IO
 
 log = logging.getLogger("lobby.robot.runner")
 
@@ -51,12 +52,14 @@ class Runner:
         stop_timeout_s: float = 10.0,
         keep_going: bool = False,
         report: Callable[[str], None] = print,
+        output: IO[bytes] | None = None,
     ) -> None:
         self.children = list(children)
         self.env = dict(env if env is not None else os.environ)
         self.stop_timeout_s = stop_timeout_s
         self.keep_going = keep_going
         self.report = report
+        self.output = output  # the children's stdout and stderr (default: inherited)
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._signal: int | None = None
 
@@ -78,13 +81,23 @@ class Runner:
                 signal.signal(s, handler)
         return status
 
+    def start(self) -> int:
+        """Start every child without watching them (for a caller with its own foreground loop, such
+        as `lobby demo`, which calls `stop_all()` when it ends): 0, or 1 if one could not start."""
+        return self._start_all()
+
     def _start_all(self) -> int:
         for child in self.children:
             if self._signal is not None:
                 return 0
             try:
                 proc = subprocess.Popen(
-                    list(child.argv), env=self.env, start_new_session=True, preexec_fn=_die_with_parent
+                    list(child.argv),
+                    env=self.env,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                    stdout=self.output,
+                    stderr=None if self.output is None else subprocess.STDOUT,
                 )
             except OSError as exc:
                 self.report(f"cannot start {child.name}: {exc}")
