@@ -88,3 +88,30 @@ def chromium_path() -> str:
     if not Path(path).exists():
         pytest.fail("Debian chromium is not installed: run scripts/bootstrap.sh dev")
     return path
+
+
+@pytest.fixture(scope="module")
+def ros_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A ROS domain of the test module's own, discovery on loopback only, logs in a temporary directory."""
+    rclpy = pytest.importorskip("rclpy")  # installed by requirements.txt; skipped only where ROS is absent
+    from domain_coordinator import domain_id
+
+    with domain_id() as domain:
+        env = {
+            **os.environ,
+            "ROS_DOMAIN_ID": str(domain),
+            "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
+            "ROS_LOG_DIR": str(tmp_path_factory.mktemp("roslog")),
+        }
+        saved = {
+            k: os.environ.get(k) for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOG_DIR")
+        }
+        os.environ.update({k: env[k] for k in saved})
+        rclpy.init()
+        yield env
+        rclpy.try_shutdown()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -4,71 +4,17 @@ processes; a goal on /goal_pose; the simulated robot arrives (its /odom within t
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 rclpy = pytest.importorskip("rclpy")  # installed by requirements.txt; skipped only where ROS is absent
-from domain_coordinator import domain_id  # noqa: E402
 from geometry_msgs.msg import PoseStamped  # noqa: E402
 from nav_msgs.msg import OccupancyGrid, Odometry  # noqa: E402
 from nav_msgs.msg import Path as PathMsg  # noqa: E402
-from rclpy.node import Node  # noqa: E402
 
 from robot.navigation.nodes import LATCHED, RELIABLE, SENSOR  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def ros_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A ROS domain of our own, discovery on loopback only, logs in a temporary directory."""
-    with domain_id() as domain:
-        env = {
-            **os.environ,
-            "ROS_DOMAIN_ID": str(domain),
-            "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
-            "ROS_LOG_DIR": str(tmp_path_factory.mktemp("roslog")),
-        }
-        saved = {
-            k: os.environ.get(k) for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOG_DIR")
-        }
-        os.environ.update({k: env[k] for k in saved})
-        rclpy.init()
-        yield env
-        rclpy.try_shutdown()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def start(env: dict[str, str], node: str, *params: str, log: Path) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "robot.navigation.nodes", node, "--ros-args"]
-    for p in params:
-        args += ["-p", p]
-    return subprocess.Popen(args, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def spin_until(node: Node, done: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        rclpy.spin_once(node, timeout_sec=0.1)
+from tests.ros_support import spin_until, start_node, stop  # noqa: E402
 
 
 def test_a_goal_on_goal_pose_is_planned_and_driven_to(ros_env: dict[str, str], tmp_path: Path) -> None:
@@ -81,10 +27,18 @@ def test_a_goal_on_goal_pose_is_planned_and_driven_to(ros_env: dict[str, str], t
     node.create_subscription(Odometry, "/odom", odoms.append, SENSOR)
     goal_pub = node.create_publisher(PoseStamped, "/goal_pose", RELIABLE)
     procs = [
-        start(ros_env, "map", log=tmp_path / "map.log"),
-        start(ros_env, "sim", "x:=32.0", "y:=5.0", "speed:=4.0", log=tmp_path / "sim.log"),
-        start(ros_env, "planner", log=tmp_path / "planner.log"),
-        start(ros_env, "controller", log=tmp_path / "controller.log"),
+        start_node(ros_env, "robot.navigation.nodes", "map", log=tmp_path / "map.log"),
+        start_node(
+            ros_env,
+            "robot.navigation.nodes",
+            "sim",
+            "x:=32.0",
+            "y:=5.0",
+            "speed:=4.0",
+            log=tmp_path / "sim.log",
+        ),
+        start_node(ros_env, "robot.navigation.nodes", "planner", log=tmp_path / "planner.log"),
+        start_node(ros_env, "robot.navigation.nodes", "controller", log=tmp_path / "controller.log"),
     ]
     goal = (20.0, 6.5)  # the straight line runs through the information desk
     try:

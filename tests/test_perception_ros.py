@@ -4,18 +4,14 @@ image file written anywhere while it runs."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 rclpy = pytest.importorskip("rclpy")  # installed by requirements.txt; skipped only where ROS is absent
-from domain_coordinator import domain_id  # noqa: E402
-from rclpy.node import Node  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 
@@ -23,42 +19,9 @@ from lobby.schema import PerceivedFaces, VisitorCount, VisitorEvent, parse_paylo
 from perception.camera import encode_image  # noqa: E402
 from perception.nodes import CAMERA, LATCHED, RELIABLE  # noqa: E402
 from perception.scenes import Sequence, Walker  # noqa: E402
+from tests.ros_support import spin_until  # noqa: E402
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".pnm", ".tif", ".tiff", ".webp", ".gif"}
-
-
-@pytest.fixture(scope="module")
-def ros_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A ROS domain of our own, discovery on loopback only, logs in a temporary directory."""
-    with domain_id() as domain:
-        env = {
-            **os.environ,
-            "ROS_DOMAIN_ID": str(domain),
-            "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
-            "ROS_LOG_DIR": str(tmp_path_factory.mktemp("roslog")),
-        }
-        saved = {
-            k: os.environ.get(k) for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOG_DIR")
-        }
-        os.environ.update({k: env[k] for k in saved})
-        rclpy.init()
-        yield env
-        rclpy.try_shutdown()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def spin_until(node: Node, done: Callable[[], bool], timeout: float, what: str) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        rclpy.spin_once(node, timeout_sec=0.02)
 
 
 def image_msg(image: np.ndarray, stamp: float, encoding: str = "bgr8", align: int = 1) -> Image:

@@ -10,14 +10,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 rclpy = pytest.importorskip("rclpy")  # installed by requirements.txt; skipped only where ROS is absent
-from domain_coordinator import domain_id  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 
 from lobby.schema import QueueStatus, RobotCommand, robot_topic, sign_command, status_topic  # noqa: E402
@@ -26,29 +24,6 @@ from tests.support import Mosquitto, MqttProbe, site_yaml, wait_until  # noqa: E
 from tests.test_robot_runner import group_members  # noqa: E402
 
 SECRET = "test-secret"
-
-
-@pytest.fixture(scope="module")
-def ros_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    with domain_id() as domain:
-        env = {
-            **os.environ,
-            "ROS_DOMAIN_ID": str(domain),
-            "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
-            "ROS_LOG_DIR": str(tmp_path_factory.mktemp("roslog")),
-        }
-        saved = {
-            k: os.environ.get(k) for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOG_DIR")
-        }
-        os.environ.update({k: env[k] for k in saved})
-        rclpy.init()
-        yield env
-        rclpy.try_shutdown()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 class RobotRun:

@@ -4,73 +4,19 @@ node, the dialogue node answers on /speech/say with the live wait from /queue/st
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 rclpy = pytest.importorskip("rclpy")  # installed by requirements.txt; skipped only where ROS is absent
-from domain_coordinator import domain_id  # noqa: E402
-from rclpy.node import Node  # noqa: E402
 from std_msgs.msg import Bool, String  # noqa: E402
 
 from lobby.schema import QueueStatus, WaitEstimate  # noqa: E402
 from speech.audio import Audio, concat, write_wav  # noqa: E402
 from speech.nodes import LATCHED, RELIABLE  # noqa: E402
 from speech.tts import OpenJTalkVoice  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def ros_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A ROS domain of our own, discovery on loopback only, logs in a temporary directory."""
-    with domain_id() as domain:
-        env = {
-            **os.environ,
-            "ROS_DOMAIN_ID": str(domain),
-            "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
-            "ROS_LOG_DIR": str(tmp_path_factory.mktemp("roslog")),
-        }
-        saved = {
-            k: os.environ.get(k) for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOG_DIR")
-        }
-        os.environ.update({k: env[k] for k in saved})
-        rclpy.init()
-        yield env
-        rclpy.try_shutdown()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def start(env: dict[str, str], node: str, *params: str, log: Path) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "speech.nodes", node, "--ros-args"]
-    for p in params:
-        args += ["-p", p]
-    return subprocess.Popen(args, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def spin_until(node: Node, done: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        rclpy.spin_once(node, timeout_sec=0.1)
+from tests.ros_support import spin_until, start_node, stop  # noqa: E402
 
 
 def question_wav(path: Path, text: str) -> Path:
@@ -97,11 +43,15 @@ def test_a_spoken_question_is_answered_on_speech_say_with_the_live_wait(
     status_pub.publish(String(data=status.model_dump_json()))
     status_pub.publish(String(data="{not json"))  # malformed: counted and ignored, nothing breaks
     unanswered = tmp_path / "unanswered.jsonl"
-    dialogue = start(ros_env, "dialogue", f"unanswered_log:={unanswered}", log=tmp_path / "dialogue.log")
+    dialogue = start_node(
+        ros_env, "speech.nodes", "dialogue", f"unanswered_log:={unanswered}", log=tmp_path / "dialogue.log"
+    )
     listener = None
     try:
         spin_until(node, lambda: node.count_publishers("/speech/say") > 0, 60, "the dialogue node")
-        listener = start(ros_env, "listener", f"source:=wav:{wav}", log=tmp_path / "listener.log")
+        listener = start_node(
+            ros_env, "speech.nodes", "listener", f"source:=wav:{wav}", log=tmp_path / "listener.log"
+        )
         # Two topics, two subscriptions: either message may be taken first.
         spin_until(
             node,
@@ -134,7 +84,7 @@ def test_the_speaker_says_the_answer_and_reports_when_it_speaks(
     speaking: list[bool] = []
     node.create_subscription(Bool, "/speech/speaking", lambda m: speaking.append(bool(m.data)), RELIABLE)
     say = node.create_publisher(String, "/speech/say", RELIABLE)
-    speaker = start(ros_env, "speaker", log=tmp_path / "speaker.log")
+    speaker = start_node(ros_env, "speech.nodes", "speaker", log=tmp_path / "speaker.log")
     try:
         spin_until(node, lambda: say.get_subscription_count() > 0, 60, "the speaker node")
         say.publish(String(data=json.dumps({"version": 1, "text": "はい。", "lang": "ja"})))
