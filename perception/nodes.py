@@ -27,12 +27,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image as ImageMsg
 from std_msgs.msg import String
 
+from lobby.ros import run_node
 from lobby.schema import FaceDetection, PerceivedFaces, VisitorCount
 from lobby.schema import VisitorEvent as VisitorEventPayload
 from perception.camera import CameraError, FrameSource, PushSource, decode_image, encode_image, open_source
@@ -180,37 +180,17 @@ class FacesNode(Node):
             self.source.close()
         self._thread.join(timeout=5)
 
+    def destroy_node(self) -> None:
+        self.stop()
+        super().destroy_node()
+
 
 NODES = {"faces": FacesNode}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m perception.nodes faces [--ros-args ...]`."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in NODES:
-        print(f"usage: python -m perception.nodes {{{'|'.join(NODES)}}} [--ros-args ...]", file=sys.stderr)
-        return 2
-    rclpy.init(args=args)
-    try:
-        node = NODES[args[0]]()
-    except (CameraError, ValueError) as exc:
-        print(f"perception: error: {exc}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 1
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except Exception:
-        # SIGTERM shuts the context down from the signal handler; a spin caught mid-wait then
-        # raises "context is not valid" instead of ExternalShutdownException. Only that is quiet.
-        if rclpy.ok():
-            raise
-    finally:
-        node.stop()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node("perception.nodes", NODES, argv, startup_errors=(CameraError, ValueError))
 
 
 if __name__ == "__main__":

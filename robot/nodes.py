@@ -22,7 +22,6 @@ secret come from the settings (LOBBY_* environment, --config), never from ROS pa
 
 from __future__ import annotations
 
-import logging
 import math
 import sys
 import time
@@ -30,18 +29,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped, Twist
 from nav_msgs.msg import Odometry
 from nav_msgs.msg import Path as PathMsg
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import BatteryState, LaserScan
 from std_msgs.msg import Bool, String
 
 from lobby import schema
+from lobby.ros import run_node
 from lobby.schema import (
     DialogueIntent,
     PayloadError,
@@ -482,21 +480,7 @@ NODES: dict[str, type[BehaviourNode | TelemetryNode]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m robot.nodes NAME [--ros-args ...]`."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in NODES:
-        print(f"usage: python -m robot.nodes {{{'|'.join(NODES)}}} [--ros-args ...]", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    rclpy.init(args=args)
-    node = NODES[args[0]]()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node("robot.nodes", NODES, argv)
 
 
 if __name__ == "__main__":

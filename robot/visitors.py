@@ -137,10 +137,10 @@ def _done(
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m robot.visitors [--ros-args -p gap_s:=8.0 -p pause_s:=1.5]`."""
     import rclpy
-    from rclpy.executors import ExternalShutdownException
     from rclpy.node import Node
     from std_msgs.msg import Bool, String
 
+    from lobby.ros import spin
     from lobby.schema import PayloadError, RobotState, SpeechTranscript, VisitorEvent, parse_payload
     from robot.nodes import LATCHED, RELIABLE
 
@@ -194,16 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     e = VisitorEvent(type=kind, track_id=action.track_id, stamp=time.time(), distance_m=1.2)
                     self.visitors.publish(String(data=e.model_dump_json()))
 
-    args = list(sys.argv[1:] if argv is None else argv)
-    rclpy.init(args=args)
-    node = VisitorsNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    rclpy.init(args=list(sys.argv[1:] if argv is None else argv))
+    spin(VisitorsNode())
     return 0
 
 

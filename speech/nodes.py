@@ -25,12 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool, Int16MultiArray, String
 
+from lobby.ros import run_node
 from lobby.schema import (
     DialogueIntent,
     PayloadError,
@@ -262,21 +261,7 @@ NODES = {"listener": ListenerNode, "dialogue": DialogueNode, "speaker": SpeakerN
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m speech.nodes NAME [--ros-args ...]`."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in NODES:
-        print(f"usage: python -m speech.nodes {{{'|'.join(NODES)}}} [--ros-args ...]", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.INFO)
-    rclpy.init(args=args)
-    node = NODES[args[0]]()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node("speech.nodes", NODES, argv)
 
 
 if __name__ == "__main__":

@@ -15,21 +15,19 @@ Frames follow REP 105: paths and goals in `map`; the simulator's odometry is per
 
 from __future__ import annotations
 
-import logging
 import math
 import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import rclpy
 from geometry_msgs.msg import Pose, PoseStamped, Quaternion, Twist
 from nav_msgs.msg import OccupancyGrid, Odometry
 from nav_msgs.msg import Path as PathMsg
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import LaserScan
 
+from lobby.ros import run_node
 from robot.navigation.controller import Command, Controller, ControllerConfig, FloatArray
 from robot.navigation.costmap import CostMap, clearance_grid
 from robot.navigation.maps import DEFAULT_BUILDING, FloorMap, Pose2D, load_building
@@ -249,23 +247,7 @@ NODES: dict[str, type[MapNode | PlannerNode | ControllerNode | SimNode]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m robot.navigation.nodes NAME [--ros-args ...]`."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in NODES:
-        print(
-            f"usage: python -m robot.navigation.nodes {{{'|'.join(NODES)}}} [--ros-args ...]", file=sys.stderr
-        )
-        return 2
-    logging.basicConfig(level=logging.INFO)
-    rclpy.init(args=args)
-    node = NODES[args[0]]()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node("robot.navigation.nodes", NODES, argv)
 
 
 if __name__ == "__main__":
