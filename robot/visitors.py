@@ -7,13 +7,16 @@ each next line once the robot has answered, and leaves after their last line (or
 when it offers to walk them: an escort ends the visit). No ROS, no clock of its own.
 
 The shell, `python -m robot.visitors --ros-args -p gap_s:=8.0`, publishes the perception
-`VisitorEvent`s on `/perception/visitor_events` and the words as `/speech/transcript` (text, as if the
-listener had recognized them), and listens to `/robot/state`, `/speech/say` and `/speech/speaking`.
+`VisitorEvent`s on `/perception/visitor_events` (there is no camera in a simulation) and speaks each
+line with our own voices into `/audio/raw` for the robot's listener (`-p voice:=text` sends the words
+as `/speech/transcript` instead), and listens to `/robot/state`, `/speech/say` and `/speech/speaking`.
 """
 
 from __future__ import annotations
 
+import array
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -131,6 +134,12 @@ def _done(
     return replace(state, visit=state.visit + 1, track_id=0, line=0, since=now), actions
 
 
+def pcm_chunks(pcm: bytes, rate: int = 16000, chunk_ms: int = 100) -> list[bytes]:
+    """16-bit mono PCM cut as a microphone driver delivers it: `chunk_ms` at a time (the last shorter)."""
+    step = rate * chunk_ms // 1000 * 2
+    return [pcm[i : i + step] for i in range(0, len(pcm), step)]
+
+
 # -- ROS 2 shell ---------------------------------------------------------------------------------------
 
 
@@ -138,11 +147,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """`python -m robot.visitors [--ros-args -p gap_s:=8.0 -p pause_s:=1.5]`."""
     import rclpy
     from rclpy.node import Node
-    from std_msgs.msg import Bool, String
+    from std_msgs.msg import Bool, Int16MultiArray, String
 
     from lobby.ros import spin
     from lobby.schema import PayloadError, RobotState, SpeechTranscript, VisitorEvent, parse_payload
     from robot.nodes import LATCHED, RELIABLE
+    from speech.audio import SAMPLE_RATE, Audio, concat
+    from speech.tts import OpenJTalkVoice, PiperVoice, Synthesizer
 
     class VisitorsNode(Node):
         def __init__(self) -> None:
@@ -154,6 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 give_up_s=float(p("give_up_s", 120.0).value),
             )
             self.sim = VisitorSim(config)
+            # "audio": the visitors speak (our own voices → 16 kHz on /audio/raw, in real time, for the
+            # listener and Whisper); "text": their words go straight to /speech/transcript.
+            self.voice = str(p("voice", "audio").value)
+            self.audio = self.create_publisher(Int16MultiArray, "/audio/raw", RELIABLE)
+            self._voices: dict[str, Synthesizer] = {}
+            self._talking = threading.Event()  # a visitor is still speaking: the robot's turn has not come
             self.mode = "offline"
             self.asked = 0  # /speech/say requests seen
             self.finished = 0  # /speech/speaking false: requests the speaker has finished
@@ -164,6 +181,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             self.create_subscription(Bool, "/speech/speaking", self._on_speaking, RELIABLE)
             self.create_timer(0.25, self._tick)
             self.get_logger().info("simulated visitors ready")
+
+        def _speak(self, line: Line) -> None:
+            """Synthesize the line and play it into /audio/raw at the pace a microphone would."""
+            try:
+                if line.lang not in self._voices:
+                    self._voices[line.lang] = OpenJTalkVoice() if line.lang == "ja" else PiperVoice()
+                speech = self._voices[line.lang].synthesize(line.text, line.lang).resampled(SAMPLE_RATE)
+                heard = concat([Audio.silence(0.3), speech, Audio.silence(1.0)])
+                for chunk in pcm_chunks(heard.samples.tobytes(), SAMPLE_RATE):
+                    samples = array.array("h")
+                    samples.frombytes(chunk)
+                    self.audio.publish(Int16MultiArray(data=samples))
+                    time.sleep(0.1)
+            finally:
+                self._talking.clear()
 
         def _on_state(self, msg: String) -> None:
             try:
@@ -180,9 +212,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         def _tick(self) -> None:
             now = time.monotonic()
-            for action in self.sim.step(now, self.mode, self.finished >= self.asked):
+            for action in self.sim.step(
+                now, self.mode, self.finished >= self.asked and not self._talking.is_set()
+            ):
                 if isinstance(action, Speak):
                     self.get_logger().info(f"visitor {action.track_id} says: {action.line.text}")
+                    if self.voice == "audio":
+                        self._talking.set()
+                        threading.Thread(target=self._speak, args=(action.line,), daemon=True).start()
+                        continue
                     heard = SpeechTranscript(
                         text=action.line.text, lang=action.line.lang, duration_s=1.5, backend="simulated"
                     )

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from robot.visitors import VISITS, Approach, Leave, Line, SimConfig, SimState, Speak, Visit, step
+from robot.visitors import VISITS, Approach, Leave, Line, SimConfig, SimState, Speak, Visit, pcm_chunks, step
 from tests.support import StaffClient, free_port, wait_until
 
 CONFIG = SimConfig(gap_s=5.0, pause_s=1.0, give_up_s=60.0)
@@ -79,6 +79,12 @@ def _pids(text: str) -> set[int]:
 
 
 @pytest.mark.slow
+def test_visitors_speak_in_100_ms_chunks_as_a_microphone_delivers_them() -> None:
+    pcm = bytes(range(256)) * 25  # 6400 bytes: 0.2 s of 16-bit audio at 16 kHz
+    chunks = pcm_chunks(pcm + b"\x01\x02", 16000)
+    assert [len(c) for c in chunks] == [3200, 3200, 2] and b"".join(chunks) == pcm + b"\x01\x02"
+
+
 def test_demo_runs_a_robot_that_staff_see_serving_visitors_and_ctrl_c_stops_all(tmp_path: Path) -> None:
     pytest.importorskip("rclpy")
     from domain_coordinator import domain_id
@@ -112,6 +118,9 @@ def test_demo_runs_a_robot_that_staff_see_serving_visitors_and_ctrl_c_stops_all(
 
             wait_until(served, 60, "the robot greeting a simulated visitor")
             assert "visitor 1: approaching" in robot_log.read_text()
+            # The visitor speaks (synthesized audio on /audio/raw) and the robot's listener hears it.
+            log = robot_log
+            wait_until(lambda: "heard (ja" in log.read_text(), 60, "the visitor's spoken question recognized")
             # A signed command is obeyed: the demo's secret reached the robot (by its environment).
             resp = staff.command("robot1", {"command": "go_home"})
             assert resp.status_code == 202, resp.text
