@@ -16,6 +16,7 @@ from typing import Any
 
 from lobby.schema import RobotCommand, RobotEvent
 from queue_bridge.auth import LoginRecord, Role, Session, token_digest
+from queue_bridge.store import open_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -105,13 +106,7 @@ def _dt(text: str | None) -> datetime | None:
 class StaffStore:
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        self._db = open_sqlite(self.path, _SCHEMA)
         self._lock = threading.Lock()
 
     def close(self) -> None:

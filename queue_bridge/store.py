@@ -38,18 +38,26 @@ CREATE TABLE IF NOT EXISTS predictions (
 """
 
 
+def open_sqlite(path: str, schema: str) -> sqlite3.Connection:
+    """A connection shared by threads (callers lock), in autocommit mode, WAL, with `schema` applied.
+    The directory is created; ":memory:" is left as it is."""
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    # FULL: a committed write survives power loss, not only a process kill.
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.executescript(schema)
+    return db
+
+
 class EventStore:
     """Append-only event log. Thread-safe: one connection guarded by a lock."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed batch survives power loss, not only a process kill.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_sqlite(self.path, _SCHEMA)
         self._lock = threading.Lock()
 
     def append(self, events: Sequence[QueueEvent]) -> list[QueueEvent]:

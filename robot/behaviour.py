@@ -27,13 +27,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from lobby.schema import CommandName, EventKind
+
 Mode = Literal[
     "idle", "greeting", "conversing", "escorting", "returning", "charging", "paused", "fault", "safe_stop"
 ]  # fmt: skip
 Lang = Literal["ja", "en", "ko"]
 Place = Literal["post", "dock"]
-CommandName = Literal["go_home", "pause", "resume", "guide_to"]
-EventKind = Literal["handoff", "unanswered", "conversation", "escort", "fault", "alert", "command_ack"]
 
 # -- events (inputs) -------------------------------------------------------------------------------
 
