@@ -16,7 +16,7 @@ import json
 import math
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,8 +51,14 @@ class Transcript:
     alternatives: tuple[str, ...] = ()  # Whisper: the next-best hypotheses of the beam, best first
 
 
+#: Told the language as soon as it is known, before the words are (the listener's filler uses it).
+LanguageHook = Callable[[str], None]
+
+
 class Recognizer(Protocol):
-    def transcribe(self, audio: Audio, lang: str | None = None) -> Transcript:
+    def transcribe(
+        self, audio: Audio, lang: str | None = None, *, on_language: LanguageHook | None = None
+    ) -> Transcript:
         """lang=None: detect among the recognizer's languages."""
         ...
 
@@ -111,7 +117,9 @@ class WhisperRecognizer:
         self._known = frozenset(_LANGUAGE_CODES)
         self._lock = threading.Lock()  # one utterance at a time: both cores go to it
 
-    def transcribe(self, audio: Audio, lang: str | None = None) -> Transcript:
+    def transcribe(
+        self, audio: Audio, lang: str | None = None, *, on_language: LanguageHook | None = None
+    ) -> Transcript:
         if lang is not None and lang not in self._known:
             raise AsrError(
                 f"Whisper does not know the language {lang!r}; use one of {', '.join(self.languages)}"
@@ -120,12 +128,14 @@ class WhisperRecognizer:
         if pcm.duration_s == 0 or pcm.rms_dbfs() < SILENCE_DBFS:
             return Transcript("", lang or self.languages[0], pcm.duration_s, None)
         if pcm.duration_s <= WINDOW_S:
-            return self._window(pcm, lang)
+            return self._window(pcm, lang, on_language)
         return _merge(
-            [self._window(w, lang) for w in _windows(pcm)], pcm.duration_s, lang or self.languages[0]
+            [self._window(w, lang, on_language if i == 0 else None) for i, w in enumerate(_windows(pcm))],
+            pcm.duration_s,
+            lang or self.languages[0],
         )
 
-    def _window(self, pcm: Audio, lang: str | None) -> Transcript:
+    def _window(self, pcm: Audio, lang: str | None, on_language: LanguageHook | None = None) -> Transcript:
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
 
@@ -136,6 +146,8 @@ class WhisperRecognizer:
             encoded = m.encode(features)
             probs = {} if lang else dict(m.model.detect_language(encoded)[0])
             chosen = lang or max(self.languages, key=lambda c: probs.get(f"<|{c}|>", 0.0))
+            if on_language is not None:
+                on_language(chosen)
             tokenizer = Tokenizer(m.hf_tokenizer, True, task="transcribe", language=chosen)
             prompt = self._prompt_ids(tokenizer, chosen)
             result = m.model.generate(
@@ -305,9 +317,13 @@ class VoskRecognizer:
         rec.SetWords(True)
         return VoskStream(rec, self.lang, self.min_confidence)
 
-    def transcribe(self, audio: Audio, lang: str | None = None) -> Transcript:
+    def transcribe(
+        self, audio: Audio, lang: str | None = None, *, on_language: LanguageHook | None = None
+    ) -> Transcript:
         if lang not in (None, self.lang):
             raise AsrError(f"this Vosk model recognizes '{self.lang}' only, not '{lang}'")
+        if on_language is not None:
+            on_language(self.lang)
         s = self.stream()
         s.accept(audio.resampled(SAMPLE_RATE).to_bytes())
         return s.final()

@@ -205,8 +205,10 @@ def test_operator_vosk_dir_with_sha256sums_loads(tmp_path: Path, ko_voice: Espea
 def test_whisper_recognizes_japanese(
     whisper: WhisperRecognizer, ja_voice: OpenJTalkVoice, text: str, keyword: str
 ) -> None:
-    t = whisper.transcribe(_ja(ja_voice, text))
+    told: list[str] = []
+    t = whisper.transcribe(_ja(ja_voice, text), on_language=told.append)
     assert t.lang == "ja" and t.lang_probability is not None and t.lang_probability > 0.9
+    assert told == ["ja"]
     assert keyword in t.text, t.text
     assert t.confidence is not None and 0.3 < t.confidence <= 1
     assert t.duration_s == pytest.approx(2.5, abs=1.0)
@@ -216,8 +218,10 @@ def test_whisper_recognizes_english(whisper: WhisperRecognizer, en_voice: PiperV
     audio = en_voice.synthesize(
         "Where do I get a residence certificate?", "en"
     )  # 22.05 kHz: resampled inside
-    t = whisper.transcribe(audio)
+    told: list[str] = []
+    t = whisper.transcribe(audio, on_language=told.append)
     assert t.lang == "en" and "residence certificate" in t.text.lower(), t.text
+    assert told == ["en"]  # the language is reported once, as soon as it is detected
 
 
 def test_whisper_forced_language(whisper: WhisperRecognizer, ja_voice: OpenJTalkVoice) -> None:
