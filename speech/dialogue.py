@@ -72,8 +72,8 @@ class Dialogue:
         alternatives: Sequence[str] = (),
     ) -> Reply:
         """`alternatives`: the recognizer's next-best hypotheses of the same words, tried in order
-        only when nothing at all was recognized in `text` (a mishearing rather than a question the
-        robot cannot answer)."""
+        only when nothing at all, or only a clarifying question, was recognized in `text` (a
+        mishearing rather than a question the robot cannot answer)."""
         lang = lang or detect_lang(text)
         if self._offered is not None:
             answer = self._escort_answer(text, lang)
@@ -90,11 +90,13 @@ class Dialogue:
 
     def _match(self, text: str, alternatives: Sequence[str]) -> Intent:
         intent = self.matcher.match(text)
-        if intent.phrase is not None:  # something matched, even a matter for staff: keep it
+        if intent.phrase is not None and not intent.candidates:  # even a matter for staff: keep it
             return intent
+        # Nothing, or only a question to ask ("届けを出したい" around a misheard 転居): a next-best
+        # hypothesis that names the procedure outright is the better reading.
         for alternative in alternatives:
             other = self.matcher.match(alternative)
-            if not other.handoff:
+            if not other.handoff and not (intent.candidates and other.candidates):
                 return other
         return intent
 

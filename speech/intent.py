@@ -40,7 +40,8 @@ _GENERIC_JA = re.compile(
 )
 # English words a phrase may contain without the visitor saying them ("baby was born").
 _OPTIONAL_EN = frozenset({
-    "a", "an", "the", "my", "our", "your", "his", "her", "their", "of", "for", "i", "is", "am", "are", "was", "be",
+    "a", "an", "the", "my", "our", "your", "his", "her", "their", "of", "for", "to", "i", "is", "am", "are", "was",
+    "be",
 })  # fmt: skip
 _INFLECTIONS = ("s", "es", "ed", "d", "ing", "ren")  # go/going, child/children, tax/taxes
 _KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々]")

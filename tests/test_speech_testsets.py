@@ -1,0 +1,37 @@
+"""The intent test sets bench/speech.py scores: well-formed, labelled with ids the robot knows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from speech.knowledge import load_knowledge
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+SETS = ["speech_utterances.yaml", "speech_utterances_heldout.yaml", "speech_utterances_set3.yaml"]
+STYLES = {
+    "polite", "casual", "kana", "romaji", "asr_error", "english_plain", "english_polite",
+    "english_nonnative", "mixed", "indirect",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_a_test_set_is_well_formed_and_uses_known_ids(name: str) -> None:
+    _, knowledge = load_knowledge()
+    procedures, facilities = set(knowledge.procedures), set(knowledge.facilities)
+    entries: list[dict[str, Any]] = yaml.safe_load((BENCH / name).read_text(encoding="utf-8"))["utterances"]
+    assert len(entries) >= 150  # the issue's minimum
+    for e in entries:
+        where = f"{name}: {e.get('text')!r}"
+        assert isinstance(e["text"], str) and e["text"].strip(), where
+        assert e["lang"] in ("ja", "en"), where
+        assert e["style"] in STYLES, where
+        assert e["expect"] in procedures | facilities | {"handoff", "clarify"}, where
+        if e["expect"] == "clarify":
+            assert len(e["candidates"]) >= 2 and set(e["candidates"]) <= procedures, where
+        else:
+            assert not e.get("candidates"), where
+    assert len({e["text"] for e in entries}) == len(entries), f"{name}: an utterance is there twice"
