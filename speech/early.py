@@ -75,13 +75,7 @@ class EarlyRecognizer(Generic[T]):
             guess[1].cancel()  # not started yet: skip it
         return self._pool.submit(self._recognize, audio, lambda _: None).result()
 
-    def drop(self) -> None:
-        """The guess will not be asked for (the robot began to speak, a new visitor)."""
-        if self._guess is not None:
-            self._guess[1].cancel()
-            self._guess = None
-        self._language = []
-
     def close(self) -> None:
-        self.drop()
+        """No more guesses: a queued one is dropped, a running one finishes on its own."""
+        self._guess = None
         self._pool.shutdown(wait=False, cancel_futures=True)

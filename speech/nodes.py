@@ -101,6 +101,10 @@ class ListenerNode(Node):
     def _on_speaking(self, msg: Bool) -> None:
         self.endpointer.mute(bool(msg.data))  # never transcribe the robot's own voice
 
+    def destroy_node(self) -> None:
+        self.early.close()
+        super().destroy_node()
+
     def _listen(self) -> None:
         if isinstance(self.source, WavFileSource):  # a recording: nobody must miss its start
             deadline = time.monotonic() + 30
