@@ -17,7 +17,7 @@ setup(
     description="City-hall lobby guidance robot and live counter-queue status service",
     license="Apache-2.0",
     packages=find_packages(include=["lobby*", "queue_bridge*", "robot*", "perception*", "speech*"]),
-    package_data={"queue_bridge": ["static/*", "sites/*.yaml"]},
+    package_data={"queue_bridge": ["static/*", "sites/*.yaml"], "speech": ["examples.yaml"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from lobby.schema import QueueStatus
 from queue_bridge.i18n import wait_bounds_min
+from speech.examples import ExampleClassifier, shipped_classifier
 from speech.intent import Intent, IntentMatcher
 from speech.knowledge import Facility, Knowledge, Procedure
 from speech.normalize import is_japanese, phonetic_key
@@ -53,6 +54,8 @@ class Dialogue:
     """One conversation with one visitor (a new visitor gets a new Dialogue)."""
 
     knowledge: Knowledge
+    #: Asked only when no phrase of the knowledge base matched (None: hand off at once).
+    examples: ExampleClassifier | None = field(default_factory=shipped_classifier)
     matcher: IntentMatcher = field(init=False)
     _pending: tuple[str, ...] = ()  # candidates of the question just asked
     _offered: str | None = None  # destination just offered to walk to
@@ -98,7 +101,21 @@ class Dialogue:
             other = self.matcher.match(alternative)
             if not other.handoff and not (intent.candidates and other.candidates):
                 return other
+        if intent.phrase is None:  # no phrase at all: what did visitors who said such things want?
+            return self._guess(text) or intent
         return intent
+
+    def _guess(self, text: str) -> Intent | None:
+        if self.examples is None:
+            return None
+        procedures, facilities = self.knowledge.procedures, self.knowledge.facilities
+        guess = self.examples.place(text, procedures.keys() | facilities.keys())
+        if guess is None:
+            return None
+        score, phrase = 100 * guess.probability, f"(examples, p={guess.probability:.2f})"
+        if guess.target in procedures:
+            return Intent(procedure=guess.target, score=score, phrase=phrase)
+        return Intent(destination=guess.target, score=score, phrase=phrase)
 
     def _reply(self, intent: Intent, lang: str, statuses: Mapping[str, QueueStatus]) -> Reply:
         if intent.candidates:

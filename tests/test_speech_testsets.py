@@ -11,7 +11,12 @@ import yaml
 from speech.knowledge import load_knowledge
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
-SETS = ["speech_utterances.yaml", "speech_utterances_heldout.yaml", "speech_utterances_set3.yaml"]
+SETS = [
+    "speech_utterances.yaml",
+    "speech_utterances_heldout.yaml",
+    "speech_utterances_set3.yaml",
+    "speech_utterances_set4.yaml",
+]
 STYLES = {
     "polite", "casual", "kana", "romaji", "asr_error", "english_plain", "english_polite",
     "english_nonnative", "mixed", "indirect",

@@ -1,0 +1,84 @@
+"""The classifier of labelled examples: asked when no phrase matched, trusted only when sure enough."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from speech.dialogue import Dialogue
+from speech.examples import (
+    CLARIFY,
+    HANDOFF,
+    Example,
+    ExampleClassifier,
+    ExamplesError,
+    load_examples,
+    shipped_classifier,
+)
+from speech.knowledge import load_knowledge
+
+_, KNOWLEDGE = load_knowledge()
+SMALL = [
+    Example("my mother passed away last week", "death"),
+    Example("my father died yesterday", "death"),
+    Example("母が亡くなりました", "death"),
+    Example("we just had a baby girl", "birth"),
+    Example("子どもが生まれました", "birth"),
+    Example("a baby was born yesterday", "birth"),
+    Example("where can I get a fishing licence", HANDOFF),
+    Example("is the canteen open today", HANDOFF),
+    Example("the garbage was not collected", HANDOFF),
+]
+
+
+def test_a_paraphrase_is_placed_with_the_examples_it_resembles() -> None:
+    classifier = ExampleClassifier(SMALL)
+    guess = classifier.place("my grandfather passed away", {"death", "birth"})
+    assert guess is not None and guess.target == "death"
+    assert classifier.guess("赤ちゃんが生まれたんです").target == "birth"
+
+
+def test_a_hand_off_or_an_unknown_place_is_no_answer() -> None:
+    classifier = ExampleClassifier(SMALL)
+    assert classifier.guess("is the garbage collected on mondays").target == HANDOFF
+    assert classifier.place("is the garbage collected on mondays", {"death", "birth"}) is None
+    # A place the site does not have is not offered, however likely.
+    assert classifier.place("my mother passed away", {"birth"}) is None
+
+
+def test_broken_examples_files_say_what_is_wrong(tmp_path: Path) -> None:
+    missing = tmp_path / "none.yaml"
+    with pytest.raises(ExamplesError, match="cannot read the intent examples"):
+        load_examples(missing)
+    flat = tmp_path / "flat.yaml"
+    flat.write_text("examples: [just, a, list]\n", encoding="utf-8")
+    with pytest.raises(ExamplesError, match="mapping each intent id"):
+        load_examples(flat)
+    with pytest.raises(ExamplesError, match="two different intents"):
+        ExampleClassifier([Example("hello", HANDOFF)])
+
+
+def test_the_shipped_examples_name_only_intents_the_robot_knows() -> None:
+    examples = load_examples()
+    known = {*KNOWLEDGE.procedures, *KNOWLEDGE.facilities, HANDOFF, CLARIFY}
+    assert {e.target for e in examples} <= known
+    assert {e.target for e in examples} >= set(KNOWLEDGE.procedures)  # every procedure is taught
+    assert len(examples) >= 1000
+
+
+def test_the_dialogue_asks_the_examples_only_when_no_phrase_matched() -> None:
+    # No phrase of the knowledge base is in this sentence (Kansai dialect, names nothing).
+    indirect = "うちの子ら二人おるんやけど、市から毎月もらえるお金があるって聞いてんけど"
+    assert Dialogue(KNOWLEDGE, examples=None).respond(indirect, "ja").handoff
+    reply = Dialogue(KNOWLEDGE).respond(indirect, "ja")
+    assert reply.procedure == "child_allowance" and "窓口までご案内しましょうか" in reply.text
+    # A phrase that matched wins, and a matter for staff stays with staff.
+    assert Dialogue(KNOWLEDGE).respond("住民票をください", "ja").procedure == "resident_certificate"
+    assert Dialogue(KNOWLEDGE).respond("駐車券をお願いします", "ja").handoff
+
+
+def test_chit_chat_is_still_handed_off() -> None:
+    dialogue = Dialogue(KNOWLEDGE, examples=shipped_classifier())
+    for text in ("今日はいい天気ですね", "What time does the cafeteria open?", "ロボットさん、お名前は？"):
+        assert dialogue.respond(text).handoff, text
