@@ -242,15 +242,25 @@ class SpeakerNode(Node):
 
     def __init__(self, sink: AudioSink | None = None) -> None:
         super().__init__("speaker")
-        from speech.tts import Speaker
+        from speech.tts import OpenJTalkVoice, PiperVoice, Speaker
 
-        self.speaker = Speaker()
+        # An answer's sentences are synthesized side by side: Open JTalk in worker processes, piper in
+        # threads (see the voices), so the whole answer is ready sooner on two cores.
+        workers = int(self.declare_parameter("synthesis_workers", 2).value)
+        self.speaker = Speaker(
+            voices={"ja": lambda: OpenJTalkVoice(workers=workers), "en": lambda: PiperVoice(workers=workers)}
+        )
+        self.speaker.preload("ja", "en")
         self.sink: AudioSink = sink or SimulatedLoudspeaker()
         self.speaking = self.create_publisher(Bool, "/speech/speaking", RELIABLE)
         self.create_subscription(String, "/speech/say", self._on_say, RELIABLE)
         # One voice, in the order asked (the listener's "はい。" before the dialogue's answer).
         self._requests: queue.Queue[SayRequest] = queue.Queue()
         threading.Thread(target=self._speak_all, name="speaker", daemon=True).start()
+
+    def destroy_node(self) -> None:
+        self.speaker.close()
+        super().destroy_node()
 
     def _on_say(self, msg: String) -> None:
         try:

@@ -11,13 +11,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import multiprocessing
 import re
 import shutil
 import subprocess
 import threading
 import wave
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -25,6 +27,7 @@ from speech.audio import Audio, concat
 from speech.models import piper_voice_files
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class TtsError(ValueError):
@@ -89,22 +92,69 @@ class _BySentence:
 _JTALK_LOCK = threading.Lock()  # Open JTalk keeps global state in C: one caller at a time
 
 
+def _side_by_side(
+    parts: Sequence[T], here: Callable[[T], Audio], elsewhere: Callable[[T], Future[Audio]]
+) -> Iterator[Audio]:
+    """Sentences two at a time, in order: the first here while the second is made elsewhere (a
+    worker), the rest only once the first is done, so that the first, which the visitor is waiting
+    for, has a core to itself."""
+    if not parts:
+        return
+    later = [elsewhere(p) for p in parts[1:2]]
+    first = here(parts[0])
+    later += [elsewhere(p) for p in parts[2:]]
+    yield first
+    for future in later:
+        yield future.result()
+
+
+def _jtalk_sentence(text: str, speed: float, half_tone: float) -> Audio:
+    import pyopenjtalk
+
+    with _JTALK_LOCK:
+        x, rate = pyopenjtalk.tts(text, speed=speed, half_tone=half_tone)
+    # pyopenjtalk returns float64 already on the int16 scale (±32768), not [-1, 1].
+    return Audio(np.clip(np.rint(x), -32768, 32767).astype(np.int16), int(rate))
+
+
+def _jtalk_ready() -> None:
+    """A worker process loads the dictionary before its first sentence is asked for."""
+    _jtalk_sentence("あ", 1.0, 0.0)
+
+
 class OpenJTalkVoice(_BySentence):
+    """Open JTalk holds the GIL while it synthesizes, so threads cannot share the work. With
+    `workers` > 0 the sentences after the first are synthesized in that many worker processes
+    while this one does the first: a 4-sentence answer is ready in about half the time on 2 cores.
+    The processes are spawned (not forked: a ROS node has threads) and warmed up at construction."""
+
     rate, lang, name = 48000, "ja", "Open JTalk"
 
-    def __init__(self, speed: float = 1.0, half_tone: float = 0.0) -> None:
-        import pyopenjtalk
-
-        self._jtalk = pyopenjtalk
+    def __init__(self, speed: float = 1.0, half_tone: float = 0.0, workers: int = 0) -> None:
         self.speed, self.half_tone = speed, half_tone
-        with _JTALK_LOCK:
-            pyopenjtalk.g2p("あ")  # loads the dictionary now, so a broken install fails at load time
+        _jtalk_ready()  # loads the dictionary now, so a broken install fails at load time
+        self._pool: ProcessPoolExecutor | None = None
+        if workers > 0:
+            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            for started in [self._pool.submit(_jtalk_ready) for _ in range(workers)]:
+                started.result()
+
+    def sentences(self, text: str, lang: str) -> Iterator[Audio]:
+        if self._pool is None:
+            return super().sentences(text, lang)
+        parts = split_sentences(_text(text))
+        _require(lang, self.lang, self.name)
+        pool = self._pool
+        return _side_by_side(
+            parts, self._sentence, lambda s: pool.submit(_jtalk_sentence, s, self.speed, self.half_tone)
+        )
 
     def _sentence(self, text: str) -> Audio:
-        with _JTALK_LOCK:
-            x, rate = self._jtalk.tts(text, speed=self.speed, half_tone=self.half_tone)
-        # pyopenjtalk returns float64 already on the int16 scale (±32768), not [-1, 1].
-        return Audio(np.clip(np.rint(x), -32768, 32767).astype(np.int16), int(rate))
+        return _jtalk_sentence(text, self.speed, self.half_tone)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 def kana(text: str) -> str:
@@ -118,15 +168,25 @@ def kana(text: str) -> str:
 # --------------------------------------------------------------------------------------------------
 # English: piper with the joe voice (CC0), onnxruntime limited to one thread
 
+_PIPER_PHONEMIZER_LOCK = threading.Lock()  # espeak-ng keeps global state in C
+
 
 class PiperVoice(_BySentence):
     lang, name = "en", "piper joe"
 
     def __init__(
-        self, threads: int = 1, *, noise_scale: float | None = None, noise_w_scale: float | None = None
+        self,
+        threads: int = 1,
+        *,
+        noise_scale: float | None = None,
+        noise_w_scale: float | None = None,
+        workers: int = 0,
     ) -> None:
         """noise_scale / noise_w_scale: the voice's random variation (None = the voice's own settings;
-        0 makes the output identical on every run, which reproducible tests and benchmarks want)."""
+        0 makes the output identical on every run, which reproducible tests and benchmarks want).
+        workers > 0: an answer's sentences are synthesized side by side, the first on the calling
+        thread, the others in that many threads (onnxruntime lets go of the GIL; espeak-ng's
+        phonemizer, which may not, first does all of them in one)."""
         import onnxruntime
         from piper import PiperVoice as _Piper
         from piper.config import PiperConfig, SynthesisConfig
@@ -142,15 +202,32 @@ class PiperVoice(_BySentence):
         self._voice = _Piper(config=cfg, session=session)
         self._settings = SynthesisConfig(noise_scale=noise_scale, noise_w_scale=noise_w_scale)
         self.rate = cfg.sample_rate
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="piper") if workers > 0 else None
 
     def sentences(self, text: str, lang: str) -> Iterator[Audio]:
         clean = _text(text)
         _require(lang, self.lang, self.name)
-        # piper splits sentences itself and yields one chunk per sentence as soon as it is ready.
-        return (
-            Audio.from_float(c.audio_float_array, c.sample_rate)
-            for c in self._voice.synthesize(clean, self._settings)
-        )
+        if self._pool is None:
+            # piper splits sentences itself and yields one chunk per sentence as soon as it is ready.
+            return (
+                Audio.from_float(c.audio_float_array, c.sample_rate)
+                for c in self._voice.synthesize(clean, self._settings)
+            )
+        with _PIPER_PHONEMIZER_LOCK:
+            phonemized = [p for p in self._voice.phonemize(clean) if p]
+        pool = self._pool
+        return _side_by_side(phonemized, self._audio_of, lambda p: pool.submit(self._audio_of, p))
+
+    def _audio_of(self, phonemes: list[str]) -> Audio:
+        """One sentence, as piper's synthesize() makes it (peak-normalized, clipped)."""
+        raw = self._voice.phoneme_ids_to_audio(self._voice.phonemes_to_ids(phonemes), self._settings)
+        audio = np.asarray(raw[0] if isinstance(raw, tuple) else raw, dtype=np.float32)
+        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+        return Audio.from_float(np.clip(audio / peak if peak > 1e-8 else audio * 0, -1, 1), self.rate)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -265,6 +342,12 @@ class Speaker:
     def sentences(self, text: str, lang: str) -> Iterator[Audio]:
         clean = _text(text)
         return self.voice(lang).sentences(clean, lang)
+
+    def close(self) -> None:
+        """Stops the voices' worker processes, if any."""
+        for voice in self._loaded.values():
+            if isinstance(voice, OpenJTalkVoice | PiperVoice):
+                voice.close()
 
     def describe(self) -> dict[str, Any]:
         """What speaks each loaded language, for diagnostics."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pytest
 
 from speech.audio import Audio
@@ -48,6 +49,34 @@ def _assert_speech(audio: Audio, rate: int, min_s: float, max_s: float) -> None:
 
 def test_open_jtalk_speaks_japanese_at_48khz(jtalk: OpenJTalkVoice) -> None:
     _assert_speech(jtalk.synthesize("住民票の写しがほしいです", "ja"), 48000, 1.2, 5.0)
+
+
+def test_open_jtalk_worker_processes_give_the_same_sentences_in_order(jtalk: OpenJTalkVoice) -> None:
+    text = "住民票の写しですね。1階、市民課です。ただいま3人待ちです。本人確認書類をお持ちください。"
+    pooled = OpenJTalkVoice(workers=2)
+    try:
+        together = list(pooled.sentences(text, "ja"))
+        alone = list(jtalk.sentences(text, "ja"))
+        assert len(together) == len(alone) == 4
+        for a, b in zip(together, alone, strict=True):
+            assert a.rate == b.rate and np.array_equal(a.samples, b.samples)  # Open JTalk is deterministic
+        with pytest.raises(TtsError):
+            pooled.sentences(text, "en")
+    finally:
+        pooled.close()
+
+
+def test_piper_in_threads_gives_the_same_sentences_in_order() -> None:
+    text = "Residence certificate, right? Please go to the Citizens Section. Please bring your ID card."
+    alone = PiperVoice(noise_scale=0.0, noise_w_scale=0.0)
+    pooled = PiperVoice(noise_scale=0.0, noise_w_scale=0.0, workers=2)
+    try:
+        together, one_by_one = list(pooled.sentences(text, "en")), list(alone.sentences(text, "en"))
+        assert len(together) == len(one_by_one) == 3
+        for a, b in zip(together, one_by_one, strict=True):
+            assert a.rate == b.rate and np.array_equal(a.samples, b.samples)
+    finally:
+        pooled.close()
 
 
 def test_piper_speaks_english_at_22khz(piper: PiperVoice) -> None:
