@@ -322,12 +322,17 @@ def _knowledge(settings: Settings):  # type: ignore[no-untyped-def]
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from speech.dialogue import Dialogue
+    from speech.examples import EXAMPLES, ExamplesError, shipped_classifier
 
     text = args.text.strip()
     if not text:
         raise CliError("empty question: say what you came for, e.g. lobby ask '住民票がほしい'")
     knowledge = _knowledge(_settings(args))
-    reply = Dialogue(knowledge).respond(text, None if args.lang == "auto" else args.lang)
+    try:
+        examples = shipped_classifier(args.examples or EXAMPLES)
+    except ExamplesError as exc:
+        raise CliError(f"{exc} (omit --examples for the shipped ones)") from None
+    reply = Dialogue(knowledge, examples=examples).respond(text, None if args.lang == "auto" else args.lang)
     result: dict[str, object] = {
         "procedure": reply.procedure,
         "destination": reply.destination,
@@ -466,6 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
     _options(p, _common)
     p.add_argument("text", help="what the visitor said, e.g. '引っ越してきたんですけど'")
     p.add_argument("--lang", type=_lang, default="auto", help="ja, en or auto (default: from the text)")
+    p.add_argument(
+        "--examples", type=Path, help="intent examples YAML (default: the shipped speech/examples.yaml)"
+    )
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("transcribe", help="recognize the speech in a 16 kHz mono WAV file")

@@ -42,6 +42,8 @@ from speech.asr import Transcript
 from speech.audio import Audio, AudioSource, MicrophoneSource, PushSource, WavFileSource
 from speech.dialogue import FILLER, Dialogue
 from speech.early import EarlyRecognizer
+from speech.examples import CLARIFY, EXAMPLES, HANDOFF, ExampleClassifier, ExamplesError, shipped_classifier
+from speech.knowledge import Knowledge
 from speech.vad import Endpointer, Utterance
 
 log = logging.getLogger(__name__)
@@ -165,7 +167,8 @@ class DialogueNode(Node):
             str(self.declare_parameter("unanswered_log", "var/unanswered.jsonl").value)
         )
         _, knowledge = load_knowledge(site_file)
-        self._new_dialogue: Callable[[], Dialogue] = lambda: Dialogue(knowledge)
+        examples = self._examples(str(self.declare_parameter("examples_file", "").value), knowledge)
+        self._new_dialogue: Callable[[], Dialogue] = lambda: Dialogue(knowledge, examples=examples)
         self.dialogue = self._new_dialogue()
         self.last_heard = 0.0
         self.statuses: dict[str, QueueStatus] = {}
@@ -174,6 +177,19 @@ class DialogueNode(Node):
         self.say = self.create_publisher(String, "/speech/say", RELIABLE)
         self.create_subscription(String, "/speech/transcript", self._on_transcript, RELIABLE)
         self.create_subscription(String, "/queue/status", self._on_status, LATCHED)
+
+    def _examples(self, path: str, knowledge: Knowledge) -> ExampleClassifier | None:
+        """The intent examples (an operator's file, else the shipped one). A file that cannot be
+        used is logged and the robot goes on with the knowledge base's phrases alone."""
+        try:
+            classifier = shipped_classifier(Path(path) if path else EXAMPLES)
+        except ExamplesError as exc:
+            self.get_logger().error(f"{exc}; answering from the knowledge base's phrases alone")
+            return None
+        unknown = classifier.targets - {*knowledge.procedures, *knowledge.facilities, HANDOFF, CLARIFY}
+        if unknown:
+            self.get_logger().warning(f"intent examples name ids the site does not have: {sorted(unknown)}")
+        return classifier
 
     def _parse(self, model: type[P], msg: String, topic: str) -> P | None:
         """The payload, or None after logging and counting why it was rejected."""

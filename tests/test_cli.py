@@ -110,6 +110,26 @@ def test_ask_answers_as_json_and_refuses_bad_input() -> None:
     assert "unknown language 'fr'" in one_line_error(lobby("ask", "hello", "--lang", "fr"))
 
 
+def test_ask_learns_from_an_operators_examples_file(tmp_path: Path) -> None:
+    import json
+
+    question = "The vending machine ate my coins"  # no phrase of the knowledge base, no shipped example
+    mine = tmp_path / "examples.yaml"
+    mine.write_text(
+        "examples:\n"
+        "  information_desk: [the vending machine ate my coins, the machine took my money]\n"
+        "  handoff: [is the cafeteria open, where can I park]\n",
+        encoding="utf-8",
+    )
+    assert json.loads(lobby("ask", question, "--json").stdout)["handoff"] is True  # shipped examples
+    answer = json.loads(lobby("ask", question, "--json", "--examples", str(mine)).stdout)
+    assert answer["destination"] == "information_desk" and answer["handoff"] is False
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("examples: [a, b]\n", encoding="utf-8")
+    error = one_line_error(lobby("ask", question, "--examples", str(broken)))
+    assert "broken.yaml" in error and "omit --examples" in error
+
+
 def test_say_then_transcribe_round_trips_and_bad_audio_is_refused(tmp_path: Path) -> None:
     import json
 
