@@ -266,7 +266,6 @@ class SpeakerNode(Node):
         self.speaker = Speaker(
             voices={"ja": lambda: OpenJTalkVoice(workers=workers), "en": lambda: PiperVoice(workers=workers)}
         )
-        self.speaker.preload("ja", "en")
         self.sink: AudioSink = sink or SimulatedLoudspeaker()
         self.speaking = self.create_publisher(Bool, "/speech/speaking", RELIABLE)
         self.create_subscription(String, "/speech/say", self._on_say, RELIABLE)
@@ -285,6 +284,9 @@ class SpeakerNode(Node):
             self.get_logger().warning(f"/speech/say: rejected payload: {exc}")
 
     def _speak_all(self) -> None:
+        # The voices load here (~5 s with their workers), after the node has subscribed: a request
+        # sent meanwhile (the first greeting) waits for them instead of being missed.
+        self.speaker.preload("ja", "en")
         while True:
             self._speak(self._requests.get())
 

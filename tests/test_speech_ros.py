@@ -95,3 +95,43 @@ def test_the_speaker_says_the_answer_and_reports_when_it_speaks(
     finally:
         stop(speaker)
         node.destroy_node()
+
+
+def _transcript(text: str) -> String:
+    return String(data=json.dumps({"text": text, "lang": "en", "duration_s": 2.0, "backend": "whisper"}))
+
+
+@pytest.mark.parametrize("usable", [True, False])
+def test_the_dialogue_node_learns_from_an_operators_examples_or_goes_on_without(
+    ros_env: dict[str, str], tmp_path: Path, usable: bool
+) -> None:
+    examples = tmp_path / "examples.yaml"
+    examples.write_text(
+        "examples:\n  information_desk: [the vending machine ate my coins, the machine took my money]\n"
+        "  handoff: [is the cafeteria open, where can I park]\n"
+        if usable
+        else "examples: [not, a, mapping]\n",
+        encoding="utf-8",
+    )
+    node = rclpy.create_node("test_operator")
+    intents: list[dict[str, object]] = []
+    node.create_subscription(
+        String, "/dialogue/intent", lambda m: intents.append(json.loads(m.data)), RELIABLE
+    )
+    heard = node.create_publisher(String, "/speech/transcript", RELIABLE)
+    log = tmp_path / "dialogue.log"
+    dialogue = start_node(ros_env, "speech.nodes", "dialogue", f"examples_file:={examples}", log=log)
+    try:
+        spin_until(node, lambda: heard.get_subscription_count() > 0, 60, "the dialogue node")
+        heard.publish(_transcript("The vending machine ate my coins"))
+        spin_until(node, lambda: len(intents) >= 1, 60, "the first answer")
+        heard.publish(_transcript("Where is the restroom?"))  # a phrase: no examples needed
+        spin_until(node, lambda: len(intents) >= 2, 60, "the second answer")
+    finally:
+        stop(dialogue)
+        node.destroy_node()
+    if usable:
+        assert intents[0]["destination"] == "information_desk" and not intents[0]["handoff"]
+    else:
+        assert intents[0]["handoff"] and "phrases alone" in log.read_text()
+    assert intents[1]["destination"] == "restroom"
