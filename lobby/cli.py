@@ -342,6 +342,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     }
     if reply.clarify:
         result["clarify"] = list(reply.clarify)
+    if reply.guessed is not None:
+        result["guessed"] = round(reply.guessed, 2)
     print(json.dumps(result, ensure_ascii=False) if args.json else reply.text)
     return 0
 

@@ -173,6 +173,8 @@ class DialogueIntent(_Payload):
     clarify: list[str] = Field(default_factory=list)
     escort: bool = False  # the visitor accepted to be walked to `destination`
     answer: str
+    #: No phrase of the knowledge base matched; the examples classifier chose, with this probability.
+    guessed: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
 class PayloadError(ValueError):

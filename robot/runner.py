@@ -13,7 +13,6 @@ for machines without ROS 2 launch (ROS from PyPI wheels).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import os
 import signal
@@ -25,22 +24,15 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import IO
 
-log = logging.getLogger("lobby.robot.runner")
+from lobby.process import die_with_parent
 
-PR_SET_PDEATHSIG = 1
+log = logging.getLogger("lobby.robot.runner")
 
 
 @dataclass(frozen=True)
 class Child:
     name: str
     argv: Sequence[str]
-
-
-def _die_with_parent() -> None:
-    """Runs in the child between fork and exec."""
-    # Not Linux (no prctl): the runner's own signal handling still stops the children.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Runner:
@@ -95,7 +87,7 @@ class Runner:
                     list(child.argv),
                     env=self.env,
                     start_new_session=True,
-                    preexec_fn=_die_with_parent,
+                    preexec_fn=die_with_parent,  # runs between fork and exec
                     stdout=self.output,
                     stderr=None if self.output is None else subprocess.STDOUT,
                 )

@@ -43,6 +43,7 @@ class Reply:
     clarify: tuple[str, ...] = ()  # procedures the question chooses between
     offer_escort: bool = False  # the answer ends with "shall I take you there?"
     escort: bool = False  # the visitor accepted: walk them to `destination`
+    guessed: float | None = None  # no phrase matched: the examples classifier's probability
 
 
 def detect_lang(text: str) -> str:
@@ -112,10 +113,10 @@ class Dialogue:
         guess = self.examples.place(text, procedures.keys() | facilities.keys())
         if guess is None:
             return None
-        score, phrase = 100 * guess.probability, f"(examples, p={guess.probability:.2f})"
+        score = 100 * guess.probability
         if guess.target in procedures:
-            return Intent(procedure=guess.target, score=score, phrase=phrase)
-        return Intent(destination=guess.target, score=score, phrase=phrase)
+            return Intent(procedure=guess.target, score=score, guessed=True)
+        return Intent(destination=guess.target, score=score, guessed=True)
 
     def _reply(self, intent: Intent, lang: str, statuses: Mapping[str, QueueStatus]) -> Reply:
         if intent.candidates:
@@ -132,12 +133,17 @@ class Dialogue:
                 procedure=intent.procedure,
                 destination=procedure.poi,
                 offer_escort=True,
+                guessed=_guessed(intent),
             )
         if intent.destination is not None:
             facility = self.knowledge.facilities[intent.destination]
             self._offer(facility.poi, intent.destination)
             return Reply(
-                facility_answer(facility, lang), lang, destination=intent.destination, offer_escort=True
+                facility_answer(facility, lang),
+                lang,
+                destination=intent.destination,
+                offer_escort=True,
+                guessed=_guessed(intent),
             )
         return self._handoff(lang)
 
@@ -179,6 +185,10 @@ class Dialogue:
             "en": f"I'm sorry, I can't help with that. The staff at {where['en']} will help you.",
         }
         return Reply(words[lang], lang, handoff=True)
+
+
+def _guessed(intent: Intent) -> float | None:
+    return intent.score / 100 if intent.guessed else None
 
 
 def ordinal(n: int) -> str:

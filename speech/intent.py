@@ -60,8 +60,9 @@ class Intent:
     procedure: str | None = None
     destination: str | None = None
     candidates: tuple[str, ...] = ()  # procedures to choose between: ask before answering
-    score: float = 0.0  # 0–100, of the best phrase
+    score: float = 0.0  # 0–100, of the best phrase (or the examples classifier's probability × 100)
     phrase: str | None = None  # the phrase that matched, for logs
+    guessed: bool = False  # no phrase matched: the examples classifier chose (speech/examples.py)
 
     @property
     def handoff(self) -> bool:

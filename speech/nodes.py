@@ -218,15 +218,21 @@ class DialogueNode(Node):
         intent = DialogueIntent(
             text=heard.text, lang=reply.lang, procedure=reply.procedure, destination=reply.destination,
             handoff=reply.handoff, clarify=list(reply.clarify), escort=reply.escort, answer=reply.text,
+            guessed=reply.guessed,
         )  # fmt: skip
         self.intents.publish(_string(intent))
         self.say.publish(_string(SayRequest(text=reply.text, lang=reply.lang)))
         if reply.handoff:
             self._log_unanswered(heard.text, reply.lang)
+        elif reply.guessed is not None:  # answered from examples alone: staff should check the guess
+            self._log_unanswered(
+                heard.text, reply.lang, guess=reply.procedure or reply.destination, p=reply.guessed
+            )
 
-    def _log_unanswered(self, text: str, lang: str) -> None:
-        """Questions staff may want to add to the knowledge base: the words only, no audio."""
-        record = {"ts": datetime.now(UTC).isoformat(timespec="seconds"), "lang": lang, "text": text}
+    def _log_unanswered(self, text: str, lang: str, **guess: object) -> None:
+        """Questions staff may want to add to the knowledge base, and answers the examples guessed:
+        the words only, no audio."""
+        record = {"ts": datetime.now(UTC).isoformat(timespec="seconds"), "lang": lang, "text": text, **guess}
         try:
             self.unanswered_log.parent.mkdir(parents=True, exist_ok=True)
             with self.unanswered_log.open("a", encoding="utf-8") as f:

@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import multiprocessing
+import os
 import re
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from lobby.process import die_with_parent
 from speech.audio import Audio, concat
 from speech.models import piper_voice_files
 
@@ -122,6 +124,11 @@ def _jtalk_ready() -> None:
     _jtalk_sentence("あ", 1.0, 0.0)
 
 
+def _jtalk_worker(parent: int) -> None:
+    die_with_parent(parent)  # a worker blocked on its queue would outlive a killed speaker node
+    _jtalk_ready()
+
+
 class OpenJTalkVoice(_BySentence):
     """Open JTalk holds the GIL while it synthesizes, so threads cannot share the work. With
     `workers` > 0 the sentences after the first are synthesized in that many worker processes
@@ -135,7 +142,12 @@ class OpenJTalkVoice(_BySentence):
         _jtalk_ready()  # loads the dictionary now, so a broken install fails at load time
         self._pool: ProcessPoolExecutor | None = None
         if workers > 0:
-            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_jtalk_worker,
+                initargs=(os.getpid(),),
+            )
             for started in [self._pool.submit(_jtalk_ready) for _ in range(workers)]:
                 started.result()
 

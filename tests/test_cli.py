@@ -124,6 +124,7 @@ def test_ask_learns_from_an_operators_examples_file(tmp_path: Path) -> None:
     assert json.loads(lobby("ask", question, "--json").stdout)["handoff"] is True  # shipped examples
     answer = json.loads(lobby("ask", question, "--json", "--examples", str(mine)).stdout)
     assert answer["destination"] == "information_desk" and answer["handoff"] is False
+    assert 0.3 <= answer["guessed"] <= 1  # no phrase matched: the examples chose
     broken = tmp_path / "broken.yaml"
     broken.write_text("examples: [a, b]\n", encoding="utf-8")
     error = one_line_error(lobby("ask", question, "--examples", str(broken)))

@@ -73,8 +73,10 @@ def test_the_dialogue_asks_the_examples_only_when_no_phrase_matched() -> None:
     assert Dialogue(KNOWLEDGE, examples=None).respond(indirect, "ja").handoff
     reply = Dialogue(KNOWLEDGE).respond(indirect, "ja")
     assert reply.procedure == "child_allowance" and "窓口までご案内しましょうか" in reply.text
+    assert reply.guessed is not None and 0.3 <= reply.guessed <= 1  # said, for staff to check
     # A phrase that matched wins, and a matter for staff stays with staff.
-    assert Dialogue(KNOWLEDGE).respond("住民票をください", "ja").procedure == "resident_certificate"
+    named = Dialogue(KNOWLEDGE).respond("住民票をください", "ja")
+    assert named.procedure == "resident_certificate" and named.guessed is None
     assert Dialogue(KNOWLEDGE).respond("駐車券をお願いします", "ja").handoff
 
 

@@ -119,8 +119,15 @@ def test_the_dialogue_node_learns_from_an_operators_examples_or_goes_on_without(
         String, "/dialogue/intent", lambda m: intents.append(json.loads(m.data)), RELIABLE
     )
     heard = node.create_publisher(String, "/speech/transcript", RELIABLE)
-    log = tmp_path / "dialogue.log"
-    dialogue = start_node(ros_env, "speech.nodes", "dialogue", f"examples_file:={examples}", log=log)
+    log, unanswered = tmp_path / "dialogue.log", tmp_path / "unanswered.jsonl"
+    dialogue = start_node(
+        ros_env,
+        "speech.nodes",
+        "dialogue",
+        f"examples_file:={examples}",
+        f"unanswered_log:={unanswered}",
+        log=log,
+    )
     try:
         spin_until(node, lambda: heard.get_subscription_count() > 0, 60, "the dialogue node")
         heard.publish(_transcript("The vending machine ate my coins"))
@@ -130,8 +137,12 @@ def test_the_dialogue_node_learns_from_an_operators_examples_or_goes_on_without(
     finally:
         stop(dialogue)
         node.destroy_node()
-    if usable:
+    logged = [json.loads(line) for line in unanswered.read_text(encoding="utf-8").splitlines()]
+    if usable:  # answered from the examples: published and logged as a guess for staff to check
         assert intents[0]["destination"] == "information_desk" and not intents[0]["handoff"]
+        assert isinstance(intents[0]["guessed"], float) and logged[0]["guess"] == "information_desk"
     else:
         assert intents[0]["handoff"] and "phrases alone" in log.read_text()
-    assert intents[1]["destination"] == "restroom"
+        assert "guess" not in logged[0]
+    assert logged[0]["text"] == "The vending machine ate my coins" and len(logged) == 1
+    assert intents[1]["destination"] == "restroom" and intents[1]["guessed"] is None

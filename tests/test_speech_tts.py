@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -64,6 +67,31 @@ def test_open_jtalk_worker_processes_give_the_same_sentences_in_order(jtalk: Ope
             pooled.sentences(text, "en")
     finally:
         pooled.close()
+
+
+def test_open_jtalk_workers_die_with_a_killed_parent() -> None:
+    script = (
+        "import time; from speech.tts import OpenJTalkVoice; v = OpenJTalkVoice(workers=2); "
+        "print(*v._pool._processes, flush=True); time.sleep(60)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    workers = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    parent.kill()  # as a robot is killed: no chance to shut its pool down
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers), "a worker outlived its speaker"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
 
 
 def test_piper_in_threads_gives_the_same_sentences_in_order() -> None:
