@@ -277,9 +277,13 @@ class SpeakerNode(Node):
         self.create_subscription(String, "/speech/say", self._on_say, RELIABLE)
         # One voice, in the order asked (the listener's "はい。" before the dialogue's answer).
         self._requests: queue.Queue[SayRequest] = queue.Queue()
+        self._voices_ready = threading.Event()
         threading.Thread(target=self._speak_all, name="speaker", daemon=True).start()
 
     def destroy_node(self) -> None:
+        # Stopped while its voices load: let them finish (a few seconds at most), since tearing the
+        # process down under a half-made onnxruntime session or process pool aborts it.
+        self._voices_ready.wait(15)
         self.speaker.close()
         super().destroy_node()
 
@@ -292,7 +296,10 @@ class SpeakerNode(Node):
     def _speak_all(self) -> None:
         # The voices load here (~5 s with their workers), after the node has subscribed: a request
         # sent meanwhile (the first greeting) waits for them instead of being missed.
-        self.speaker.preload("ja", "en")
+        try:
+            self.speaker.preload("ja", "en")
+        finally:
+            self._voices_ready.set()
         while True:
             self._speak(self._requests.get())
 

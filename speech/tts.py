@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import wave
@@ -126,6 +127,9 @@ def _jtalk_ready() -> None:
 
 def _jtalk_worker(parent: int) -> None:
     die_with_parent(parent)  # a worker blocked on its queue would outlive a killed speaker node
+    # Ctrl-C reaches the node's whole process group: the node stops its workers itself, without a
+    # traceback from each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _jtalk_ready()
 
 
