@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import sys
 import threading
@@ -281,9 +282,12 @@ class SpeakerNode(Node):
         threading.Thread(target=self._speak_all, name="speaker", daemon=True).start()
 
     def destroy_node(self) -> None:
-        # Stopped while its voices load: let them finish (a few seconds at most), since tearing the
-        # process down under a half-made onnxruntime session or process pool aborts it.
-        self._voices_ready.wait(15)
+        if not self._voices_ready.is_set():
+            # Stopped while its voices load (C code that cannot be interrupted, and that aborts the
+            # process if Python is torn down under it): there is nothing to save, so leave at once.
+            # The synthesis workers die with this process (see OpenJTalkVoice).
+            self.get_logger().info("stopped while its voices were loading")
+            os._exit(0)
         self.speaker.close()
         super().destroy_node()
 
