@@ -168,9 +168,15 @@ class DialogueNode(Node):
             str(self.declare_parameter("unanswered_log", "var/unanswered.jsonl").value)
         )
         _, knowledge = load_knowledge(site_file)
-        examples = self._examples(str(self.declare_parameter("examples_file", "").value), knowledge)
-        self._new_dialogue: Callable[[], Dialogue] = lambda: Dialogue(knowledge, examples=examples)
+        # The examples are fitted in the background (~3 s): the node answers from the phrases at
+        # once, and stops at once on Ctrl-C, instead of after the fit.
+        self.examples: ExampleClassifier | None = None
+        self._new_dialogue: Callable[[], Dialogue] = lambda: Dialogue(knowledge, examples=self.examples)
         self.dialogue = self._new_dialogue()
+        examples_file = str(self.declare_parameter("examples_file", "").value)
+        threading.Thread(
+            target=self._fit_examples, args=(examples_file, knowledge), name="examples", daemon=True
+        ).start()
         self.last_heard = 0.0
         self.statuses: dict[str, QueueStatus] = {}
         self.rejected = 0  # malformed payloads, counted for operators
@@ -179,18 +185,19 @@ class DialogueNode(Node):
         self.create_subscription(String, "/speech/transcript", self._on_transcript, RELIABLE)
         self.create_subscription(String, "/queue/status", self._on_status, LATCHED)
 
-    def _examples(self, path: str, knowledge: Knowledge) -> ExampleClassifier | None:
+    def _fit_examples(self, path: str, knowledge: Knowledge) -> None:
         """The intent examples (an operator's file, else the shipped one). A file that cannot be
         used is logged and the robot goes on with the knowledge base's phrases alone."""
         try:
             classifier = shipped_classifier(Path(path) if path else EXAMPLES)
         except ExamplesError as exc:
             self.get_logger().error(f"{exc}; answering from the knowledge base's phrases alone")
-            return None
+            return
         unknown = classifier.targets - {*knowledge.procedures, *knowledge.facilities, HANDOFF, CLARIFY}
         if unknown:
             self.get_logger().warning(f"intent examples name ids the site does not have: {sorted(unknown)}")
-        return classifier
+        self.examples = self.dialogue.examples = classifier  # the current visitor's dialogue too
+        self.get_logger().info(f"intent examples ready: {path or EXAMPLES}")
 
     def _parse(self, model: type[P], msg: String, topic: str) -> P | None:
         """The payload, or None after logging and counting why it was rejected."""

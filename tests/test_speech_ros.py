@@ -130,6 +130,9 @@ def test_the_dialogue_node_learns_from_an_operators_examples_or_goes_on_without(
     )
     try:
         spin_until(node, lambda: heard.get_subscription_count() > 0, 60, "the dialogue node")
+        # The examples are fitted in the background; the node says when it is done or why it gave up.
+        done = "intent examples ready" if usable else "phrases alone"
+        spin_until(node, lambda: log.exists() and done in log.read_text(errors="replace"), 60, "the examples")
         heard.publish(_transcript("The vending machine ate my coins"))
         spin_until(node, lambda: len(intents) >= 1, 60, "the first answer")
         heard.publish(_transcript("Where is the restroom?"))  # a phrase: no examples needed
