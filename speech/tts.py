@@ -143,7 +143,10 @@ class OpenJTalkVoice(_BySentence):
 
     def __init__(self, speed: float = 1.0, half_tone: float = 0.0, workers: int = 0) -> None:
         self.speed, self.half_tone = speed, half_tone
-        _jtalk_ready()  # loads the dictionary now, so a broken install fails at load time
+        import pyopenjtalk
+
+        with _JTALK_LOCK:
+            pyopenjtalk.g2p("あ")  # loads the dictionary now, so a broken install fails at load time
         self._pool: ProcessPoolExecutor | None = None
         if workers > 0:
             self._pool = ProcessPoolExecutor(
