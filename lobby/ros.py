@@ -15,7 +15,8 @@ from rclpy.node import Node
 def spin(node: Node) -> None:
     """Spin until shutdown, then destroy the node and the context."""
     try:
-        rclpy.spin(node)
+        if rclpy.ok():  # a Ctrl-C while the node was being made has shut ROS down already
+            rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception:
