@@ -20,7 +20,7 @@ import subprocess
 import threading
 import wave
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -71,11 +71,13 @@ def _require(lang: str, supported: str, voice: str) -> None:
 
 
 class _BySentence:
-    """synthesize() = all sentences joined; subclasses implement _sentence() and set `rate`, `lang`."""
+    """synthesize() = all sentences joined; subclasses implement _sentence() and set `rate`, `lang`,
+    and `_pool` when they synthesize sentences side by side."""
 
     rate: int
     lang: str
     name: str
+    _pool: Executor | None = None
 
     def sentences(self, text: str, lang: str) -> Iterator[Audio]:
         parts = split_sentences(_text(text))  # validated now, not at the first next()
@@ -87,6 +89,11 @@ class _BySentence:
 
     def _sentence(self, text: str) -> Audio:
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Stops the workers, if any."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -120,17 +127,13 @@ def _jtalk_sentence(text: str, speed: float, half_tone: float) -> Audio:
     return Audio(np.clip(np.rint(x), -32768, 32767).astype(np.int16), int(rate))
 
 
-def _jtalk_ready() -> None:
-    """A worker process loads the dictionary before its first sentence is asked for."""
-    _jtalk_sentence("あ", 1.0, 0.0)
-
-
 def _jtalk_worker(parent: int) -> None:
+    """Runs first in each worker process, before it takes any sentence."""
     die_with_parent(parent)  # a worker blocked on its queue would outlive a killed speaker node
     # Ctrl-C reaches the node's whole process group: the node stops its workers itself, without a
     # traceback from each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _jtalk_ready()
+    _jtalk_sentence("あ", 1.0, 0.0)  # dictionary and voice loaded before the first sentence comes
 
 
 class OpenJTalkVoice(_BySentence):
@@ -147,7 +150,6 @@ class OpenJTalkVoice(_BySentence):
 
         with _JTALK_LOCK:
             pyopenjtalk.g2p("あ")  # loads the dictionary now, so a broken install fails at load time
-        self._pool: ProcessPoolExecutor | None = None
         if workers > 0:
             self._pool = ProcessPoolExecutor(
                 workers,
@@ -155,7 +157,8 @@ class OpenJTalkVoice(_BySentence):
                 initializer=_jtalk_worker,
                 initargs=(os.getpid(),),
             )
-            for started in [self._pool.submit(_jtalk_ready) for _ in range(workers)]:
+            # One trivial job per worker starts them all; a job's result means its worker is warm.
+            for started in [self._pool.submit(os.getpid) for _ in range(workers)]:
                 started.result()
 
     def sentences(self, text: str, lang: str) -> Iterator[Audio]:
@@ -170,10 +173,6 @@ class OpenJTalkVoice(_BySentence):
 
     def _sentence(self, text: str) -> Audio:
         return _jtalk_sentence(text, self.speed, self.half_tone)
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
 
 
 def kana(text: str) -> str:
@@ -243,10 +242,6 @@ class PiperVoice(_BySentence):
         audio = np.asarray(raw[0] if isinstance(raw, tuple) else raw, dtype=np.float32)
         peak = float(np.max(np.abs(audio))) if audio.size else 0.0
         return Audio.from_float(np.clip(audio / peak if peak > 1e-8 else audio * 0, -1, 1), self.rate)
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -365,7 +360,7 @@ class Speaker:
     def close(self) -> None:
         """Stops the voices' worker processes, if any."""
         for voice in self._loaded.values():
-            if isinstance(voice, OpenJTalkVoice | PiperVoice):
+            if isinstance(voice, _BySentence):
                 voice.close()
 
     def describe(self) -> dict[str, Any]:
