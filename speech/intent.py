@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from speech.knowledge import Knowledge, Place
-from speech.normalize import is_japanese, phonetic_key
+from speech.knowledge import FACILITY_IDS, Knowledge, Place
+from speech.normalize import is_japanese, phonetic_key, places_generalised
 
 # Words that every second phrase ends with say nothing about *which* procedure is meant, and
 # particles join the words that do: each word between them must match on its own (転入 of
@@ -50,6 +50,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 # slips must not outweigh a shorter one heard exactly (国民年近 is 国民年金, not 国民健康保険).
 EDIT_COST = 3
 STAFF_ONLY = "staff_only"  # target of the knowledge base's staff_only phrases: a hand-off
+_FACILITIES = frozenset(FACILITY_IDS)
 
 
 @dataclass(frozen=True)
@@ -297,9 +298,29 @@ def _ranked(matches: list[_Match]) -> list[tuple[float, float, str, _Match]]:
     return sorted(ranked, key=lambda r: (-r[0], -r[1], r[2]))
 
 
+# "Where is it", said right after a facility: the visitor asks for that place, whatever else the
+# sentence mentions (介護保険の窓口は四階って…エレベーターってどっちですか).
+_WHERE = re.compile(r"doko|dochi|dochira|where|whichway")
+_WHERE_WITHIN = 24  # letters of the key after the facility's name (…ってどっちですか, …はどちらでしょうか)
+
+
+def _asked_for(ranked: list[tuple[float, float, str, _Match]], heard: _Heard) -> _Match | None:
+    """A facility the utterance asks the way to, when it also names other things; heard exactly,
+    since a near miss beside a where-word is too often another word (窓口どこ is not 出口)."""
+    for _, _, target, m in ranked[1:]:
+        if (
+            target in _FACILITIES
+            and m.score == 100
+            and _WHERE.search(heard.key[m.end : m.end + _WHERE_WITHIN])
+        ):
+            return m
+    return None
+
+
 @dataclass
 class IntentMatcher:
     knowledge: Knowledge
+    home: frozenset[str] = frozenset()  # this city's own names: never "elsewhere" (places_generalised)
     _phrases: list[_Phrase] = field(init=False, default_factory=list)
     _answers: dict[tuple[str, ...], list[_Phrase]] = field(init=False, default_factory=dict)
 
@@ -323,27 +344,52 @@ class IntentMatcher:
             (self._phrases if into is None else into).append(phrase)
 
     def _matches(self, utterance: str, phrases: Iterable[_Phrase]) -> list[_Match]:
-        heard = _hear(utterance)
+        heard = self._hear(utterance)
         found = (_match(p, heard) for p in phrases) if heard.key else ()
         return [m for m in found if m is not None]
 
+    def _hear(self, utterance: str) -> _Heard:
+        """The utterance with the places it names said as 市外 or 海外 (normalize.py), so that the
+        site's phrases need not list every city a visitor may come from."""
+        if is_japanese(utterance):
+            utterance = places_generalised(utterance, self.home)
+        return _hear(utterance)
+
     def match(self, utterance: str) -> Intent:
-        ranked = _ranked(self._matches(utterance, self._phrases))
+        matches = self._matches(utterance, self._phrases)
+        ranked = _ranked(matches)
         if not ranked:
             return Intent()
-        best = ranked[0][3]
+        best = _asked_for(ranked, self._hear(utterance)) or ranked[0][3]
+        if best.target.startswith("clarify:") or best.target == self.knowledge.information_desk:
+            # A matter for staff, heard exactly, outranks a question ("離婚届を出したい" is not
+            # which 届 to ask about) and the information desk (a complaint about staff is for staff).
+            staff = next((r[3] for r in ranked if r[2] == STAFF_ONLY and r[3].score == 100), None)
+            best = staff or best
         if best.target == STAFF_ONLY:
             return Intent(score=best.score, phrase=best.text)
         if best.target.startswith("clarify:"):
             rule = self.knowledge.clarify[int(best.target.split(":")[1])]
-            # "同じ市の中で引っ越した": the question's answer was given with the move itself.
-            named = [r[3] for r in ranked if r[2] in rule.candidates]
-            if not named:
+            named = self._named(utterance, matches, best, tuple(rule.candidates))
+            if named is None:
                 return Intent(candidates=tuple(rule.candidates), score=best.score, phrase=best.text)
-            best = named[0]
+            best = named
         if best.target in self.knowledge.procedures:
             return Intent(procedure=best.target, score=best.score, phrase=best.text)
         return Intent(destination=best.target, score=best.score, phrase=best.text)
+
+    def _named(
+        self, utterance: str, matches: list[_Match], ask: _Match, candidates: tuple[str, ...]
+    ) -> _Match | None:
+        """The candidate the utterance names beyond the words that raised the question
+        ("同じ市の中で引っ越した", 婚姻届を出したい), by its phrases or the question's short answers."""
+        answers = self._matches(utterance, self._answers.get(candidates, []))
+        outside = [
+            m for m in (*matches, *answers)
+            if m.target in candidates and (m.start < ask.start or ask.end < m.end)
+        ]  # fmt: skip
+        ranked = _ranked(outside)
+        return ranked[0][3] if ranked else None
 
     def choose(self, utterance: str, candidates: tuple[str, ...]) -> Intent:
         """The answer to a clarifying question: the candidate the reply names (with the question's

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Mapping
 
 _KANA = {
     "キャ": "kya", "キュ": "kyu", "キョ": "kyo", "シャ": "sha", "シュ": "shu", "ショ": "sho",
@@ -98,3 +99,40 @@ def phonetic_key(text: str) -> str:
 def is_japanese(text: str) -> bool:
     """True when the text has any kana or kanji (for picking the answer's language)."""
     return _JAPANESE.search(text) is not None
+
+
+# Suffixes that make a place name a municipality or prefecture (三鷹市, 鹿児島県); 東京駅 is not one.
+_MUNICIPAL_SUFFIXES = frozenset("市県区町村府都州")
+_COUNTRY, _ELSEWHERE = "海外", "市外"
+_FLOOR = re.compile(r"階|^[0-9０-９一二三四五六七八九十]+$")  # 二階 is a place name to the dictionary
+
+
+def places_generalised(japanese: str, home: frozenset[str] = frozenset()) -> str:
+    """The text with each named place the visitor comes from or goes to said as 市外 (another
+    city) or 海外 (a country), so that 名古屋から越してきた reads like 市外から越してきた whatever
+    the city. Places are pyopenjtalk's proper nouns of region (地域) followed by から, に or へ;
+    `home` names this city (and 日本 is home too), which is never elsewhere."""
+    import pyopenjtalk
+
+    words = [(str(n["string"]), _place_kind(n, home)) for n in pyopenjtalk.run_frontend(japanese)]
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word, kind = words[i]
+        suffix = 1 if i + 1 < len(words) and words[i + 1][0] in _MUNICIPAL_SUFFIXES else 0
+        after = words[i + 1 + suffix][0] if i + 1 + suffix < len(words) else ""
+        if kind and after in ("から", "に", "へ"):
+            word, i = kind, i + suffix  # 三鷹市から → 市外から, not 市外市から
+        out.append(word)
+        i += 1
+    return "".join(out)
+
+
+def _place_kind(node: Mapping[str, object], home: frozenset[str]) -> str:
+    """市外 or 海外 for a place name that is not home, else ''."""
+    word = str(node["string"])
+    if node["pos_group1"] != "固有名詞" or node["pos_group2"] != "地域" or _FLOOR.search(word):
+        return ""
+    if word in home or word == "日本":
+        return ""
+    return _COUNTRY if node["pos_group3"] == "国" else _ELSEWHERE
