@@ -127,8 +127,9 @@ class Dialogue:
             procedure = self.knowledge.procedures[intent.procedure]
             status = statuses.get(procedure.queue) if procedure.queue else None
             self._offer(procedure.poi, intent.procedure)
+            also = self.knowledge.procedures.get(procedure.also or "")
             return Reply(
-                procedure_answer(procedure, lang, status),
+                procedure_answer(procedure, lang, status, also),
                 lang,
                 procedure=intent.procedure,
                 destination=procedure.poi,
@@ -214,13 +215,17 @@ def spoken_wait(lang: str, status: QueueStatus | None) -> str:
     return f"{people} waiting, {span}."
 
 
-def procedure_answer(procedure: Procedure, lang: str, status: QueueStatus | None) -> str:
+def procedure_answer(
+    procedure: Procedure, lang: str, status: QueueStatus | None, also: Procedure | None = None
+) -> str:
     docs = procedure.documents.get(lang)[:MAX_DOCUMENTS]
     if lang == "ja":
         parts = [f"{procedure.name.ja}ですね。{procedure.floor}階、{procedure.counter.ja}です。"]
         parts.append(spoken_wait(lang, status))
         if docs:
             parts.append(f"{'と'.join(docs)}をお持ちください。")
+        if also is not None:
+            parts.append(f"あわせて、{also.name.ja}は{also.floor}階、{also.counter.ja}です。")
         parts.append("窓口までご案内しましょうか。")
     else:
         # A short confirming first sentence, as in Japanese (…ですね。): it is synthesized in ~0.1 s,
@@ -232,6 +237,10 @@ def procedure_answer(procedure: Procedure, lang: str, status: QueueStatus | None
         parts.append(spoken_wait(lang, status))
         if docs:
             parts.append(f"Please bring {' and '.join(docs)}.")
+        if also is not None:
+            parts.append(
+                f"For the {also.name.en}, please also visit {also.counter.en} on the {ordinal(also.floor)} floor."
+            )
         parts.append("Shall I take you there?")
     return " ".join(p for p in parts if p) if lang == "en" else "".join(parts)
 

@@ -67,6 +67,9 @@ class Procedure(Place):
     queue: str | None = None  # the ticket queue whose live wait applies, if any
     counter: Text
     documents: Texts = Field(default_factory=Texts)
+    #: The procedure that usually follows this one at another counter (出生届 → 児童手当): the
+    #: answer names its counter too, so the visitor need not come back to ask.
+    also: str | None = None
 
 
 class Facility(Place):
@@ -103,6 +106,11 @@ class Knowledge(BaseModel):
             unknown = sorted(set(given) - set(allowed))
             if unknown:
                 raise ValueError(f"unknown {kind} ids {unknown}; allowed: {', '.join(allowed)}")
+        for pid, procedure in self.procedures.items():
+            if procedure.also is not None and procedure.also not in self.procedures:
+                raise ValueError(
+                    f"procedure {pid} names an `also` the site does not have: {procedure.also!r}"
+                )
         for rule in self.clarify:
             unknown = sorted((set(rule.candidates) | set(rule.answers)) - set(self.procedures))
             if unknown:

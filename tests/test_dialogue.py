@@ -30,7 +30,9 @@ def status(
 
 
 def test_the_answer_names_counter_floor_live_wait_and_documents() -> None:
-    reply = Dialogue(KNOWLEDGE).respond("引っ越してきたんですけど", statuses={"B": status("B", 5, 25, 40)})
+    reply = Dialogue(KNOWLEDGE).respond(
+        "大阪から引っ越してきたんですけど", statuses={"B": status("B", 5, 25, 40)}
+    )
     assert reply.procedure == "moving_in" and reply.destination == "counter_shimin" and reply.lang == "ja"
     assert "1階" in reply.text and "3番・4番窓口" in reply.text
     assert "5人待ち" in reply.text and "25分から40分" in reply.text and "転出証明書" in reply.text
@@ -43,6 +45,19 @@ def test_english_answers_in_english_with_the_same_live_wait() -> None:
     )
     assert reply.lang == "en" and reply.procedure == "resident_certificate"
     assert "1st floor" in reply.text and "1 person is waiting, under 10 minutes" in reply.text
+
+
+def test_an_answer_names_the_counter_of_the_procedure_that_usually_follows() -> None:
+    birth = Dialogue(KNOWLEDGE).respond("出生届を出しに来ました")
+    assert birth.procedure == "birth" and "あわせて、児童手当は2階、子育て支援課の9番窓口です。" in birth.text
+    assert birth.text.endswith("窓口までご案内しましょうか。")  # the escort is still to the birth's counter
+    assert birth.destination == "counter_koseki"
+    english = Dialogue(KNOWLEDGE).respond("I want to register a birth", "en").text
+    assert (
+        "For the child allowance, please also visit the Child Support Division, window 9 on the 2nd floor."
+        in english
+    )
+    assert "あわせて" not in Dialogue(KNOWLEDGE).respond("住民票をください").text  # only where the site says
 
 
 def test_the_wait_is_spoken_as_people_read_it() -> None:

@@ -10,7 +10,7 @@ import pytest
 from queue_bridge.site import load_site
 from speech.intent import IntentMatcher, alignment, allowed_edits, substring_edits
 from speech.knowledge import KnowledgeError, knowledge_of, load_knowledge
-from speech.normalize import is_japanese, kana_to_romaji, phonetic_key
+from speech.normalize import is_japanese, kana_to_romaji, phonetic_key, places_generalised
 
 SITE, KNOWLEDGE = load_knowledge()
 MATCHER = IntentMatcher(KNOWLEDGE)
@@ -40,7 +40,9 @@ def test_edits_are_counted_against_the_best_part_of_the_utterance() -> None:
         ("juuminhyou wo kudasai", "resident_certificate"),
         ("引判等録をしたい", "seal_registration"),
         ("転入トドケを出したい", "moving_in"),
-        ("引っ越してきたんですけど", "moving_in"),
+        ("名古屋から引っ越してきたんですけど", "moving_in"),  # any city: read as 市外から
+        ("夫の転勤で札幌に行くことになりまして", "moving_out"),
+        ("ネパールから来ました。住所の登録をしたいです", "moving_in"),  # a country: 海外から
         ("マイナンバーカードを受け取りに来ました", "my_number_card"),
         ("Where do I get a residence certificate?", "resident_certificate"),
         ("I'm moving to Yokohama next month", "moving_out"),
@@ -95,6 +97,66 @@ def test_facilities_are_destinations_not_procedures() -> None:
 )
 def test_anything_else_is_handed_off(said: str) -> None:
     assert MATCHER.match(said).handoff
+
+
+@pytest.mark.parametrize(
+    ("said", "read"),
+    [
+        ("名古屋から越してきました", "市外から越してきました"),
+        ("三鷹市に引っ越します", "市外に引っ越します"),  # 市 goes with the name
+        ("ネパールから来ました", "海外から来ました"),
+        ("日本に来ました", "日本に来ました"),  # home
+        ("東京駅に行くバス", "東京駅に行くバス"),  # a station is not a city to move to
+        (
+            "ベビーカーで二階に上がりたい",
+            "ベビーカーで二階に上がりたい",
+        ),  # 二階 is a place name to the dictionary
+        ("大阪の住民票", "大阪の住民票"),  # not from or to
+    ],
+)
+def test_places_a_visitor_comes_from_or_goes_to_read_as_elsewhere(said: str, read: str) -> None:
+    assert places_generalised(said) == read
+    assert places_generalised("三鷹市に引っ越します", home=frozenset({"三鷹"})) == "三鷹市に引っ越します"
+
+
+@pytest.mark.parametrize(
+    ("said", "candidates"),
+    [
+        ("引っ越してきたんですけど", ("moving_in", "moving_within")),  # from where? (the example)
+        ("I just moved. What do I need to do?", ("moving_in", "moving_within")),
+        ("来月引っ越すんですけど", ("moving_out", "moving_within")),  # to where?
+        ("保険のことでお聞きしたいんですが", ("health_insurance", "nursing_care", "pension")),
+        (
+            "Could I get the documents I need for my visa renewal?",
+            ("resident_certificate", "tax_certificate"),
+        ),
+    ],
+)
+def test_a_move_or_a_matter_of_no_kind_in_particular_asks_which(
+    said: str, candidates: tuple[str, ...]
+) -> None:
+    assert MATCHER.match(said).candidates == candidates
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("婚姻届を出したいんですが", "marriage"),  # named beyond the words that would ask "which 届?"
+        ("大阪から越してきました", "moving_in"),  # the question's answer, given with the move
+        ("来月引っ越すんですけど、同じ市内です", "moving_within"),
+    ],
+)
+def test_a_question_is_not_asked_when_the_utterance_answers_it(said: str, expected: str) -> None:
+    assert MATCHER.match(said).procedure == expected
+
+
+def test_a_matter_for_staff_outranks_a_question_and_a_facility_asked_for_outranks_a_procedure() -> None:
+    assert MATCHER.match("離婚届を出したいんですが").handoff  # not "which notification?"
+    assert MATCHER.match("養子縁組の届けを出したいんですけど").handoff
+    said = "介護保険の窓口が二階って聞いたんですけど、エレベーターってどっちですか"
+    assert MATCHER.match(said).destination == "elevator"
+    assert MATCHER.match("転入届を出す前にトイレに行きたいんですけど、どこですか").destination == "restroom"
+    assert MATCHER.match("転入届を出したいんですけど、窓口どこですか").procedure == "moving_in"  # not 出口
 
 
 def test_saying_only_that_one_moved_asks_which_move() -> None:
@@ -154,3 +216,6 @@ def test_a_broken_guide_section_is_reported_by_key() -> None:
         knowledge_of(SITE.model_copy(update={"guide": guide_with(procedures=no_floor)}))
     with pytest.raises(KnowledgeError, match="no `guide:` section"):
         knowledge_of(SITE.model_copy(update={"guide": None}))
+    bad_also = {**guide["procedures"], "birth": {**guide["procedures"]["birth"], "also": "baby_shower"}}
+    with pytest.raises(KnowledgeError, match=r"birth names an `also` the site does not have: 'baby_shower'"):
+        knowledge_of(SITE.model_copy(update={"guide": guide_with(procedures=bad_also)}))
