@@ -120,9 +120,8 @@ class Dialogue:
 
     def _reply(self, intent: Intent, lang: str, statuses: Mapping[str, QueueStatus]) -> Reply:
         if intent.candidates:
-            rule = next(r for r in self.knowledge.clarify if tuple(r.candidates) == intent.candidates)
             self._pending = intent.candidates
-            return Reply(rule.question.get(lang), lang, clarify=intent.candidates)
+            return Reply(self._question(intent, lang), lang, clarify=intent.candidates)
         if intent.procedure is not None:
             procedure = self.knowledge.procedures[intent.procedure]
             status = statuses.get(procedure.queue) if procedure.queue else None
@@ -147,6 +146,18 @@ class Dialogue:
                 guessed=_guessed(intent),
             )
         return self._handoff(lang)
+
+    def _question(self, intent: Intent, lang: str) -> str:
+        """The site's question for these candidates, or one naming them when the visitor said
+        them as alternatives (戸籍か住民票か…)."""
+        if not intent.either:
+            rule = next(r for r in self.knowledge.clarify if tuple(r.candidates) == intent.candidates)
+            return rule.question.get(lang)
+        names = [self.knowledge.procedures[c].name.get(lang) for c in intent.candidates]
+        if lang == "ja":
+            which = "どちら" if len(names) == 2 else "どれ"
+            return f"{'と'.join(names) if len(names) == 2 else '、'.join(names)}の{which}でしょうか。"
+        return f"Is it the {', the '.join(names[:-1])} or the {names[-1]}?"
 
     def _offer(self, poi: str, target: str) -> None:
         self._offered, self._offered_target = poi, target

@@ -64,6 +64,7 @@ class Intent:
     score: float = 0.0  # 0–100, of the best phrase (or the examples classifier's probability × 100)
     phrase: str | None = None  # the phrase that matched, for logs
     guessed: bool = False  # no phrase matched: the examples classifier chose (speech/examples.py)
+    either: bool = False  # the candidates were said as alternatives (戸籍か住民票か), not by a rule
 
     @property
     def handoff(self) -> bool:
@@ -167,6 +168,21 @@ def _at_word(start: int, heard: _Heard) -> bool:
     return heard.japanese or any(abs(start - at) <= 1 for _, at in heard.tokens)
 
 
+def _at_word_end(end: int, heard: _Heard) -> bool:
+    """In Latin script a phrase heard letter for letter must also end where a word does ("my car"
+    is not in "my card")."""
+    return heard.japanese or any(end == at + len(word) for word, at in heard.tokens)
+
+
+def _at_syllable(start: int, end: int, key: str) -> bool:
+    """Whether key[start:end] of a Japanese key begins and ends at syllable boundaries: it starts
+    after a vowel or ん (hikoshi is not in the "ashikoshi" of 足腰) and does not end before the ん
+    of its last syllable (takai, 他界, is not in the "datakainkan" of だったか印鑑)."""
+    starts = start == 0 or key[start - 1] in "aeioun"
+    takes_n = end < len(key) and key[end] == "n" and (end + 1 == len(key) or key[end + 1] not in "aeiouy")
+    return starts and not takes_n
+
+
 def _said(word: str, heard: Iterable[str], slips: float = 0.4) -> bool:
     """Whether the visitor said `word` or a form of it (children for child, going for go), with
     up to `slips` of its letters misheard: sounds misheard ("bird" for birth, "penshun") are
@@ -223,11 +239,17 @@ def _written_otherwise(p: _Phrase, heard: _Heard) -> bool:
 
 
 def _exact_match(p: _Phrase, heard: _Heard) -> _Match | None:
-    at = next((i for i in _occurrences(p.key, heard.key) if _at_word(i, heard)), None)
+    at = next((i for i in _occurrences(p.key, heard.key) if _exact_at(p, i, heard)), None)
     if at is None:
         return None
     bonus = 0.5 if p.kanji and p.surface in heard.surface else 0.0  # the very characters were said
     return _Match(p.target, p.text, len(p.key) + bonus, 100.0, at, at + len(p.key))
+
+
+def _exact_at(p: _Phrase, at: int, heard: _Heard) -> bool:
+    if heard.japanese and is_japanese(p.text):
+        return _at_syllable(at, at + len(p.key), heard.key)
+    return _at_word(at, heard) and _at_word_end(at + len(p.key), heard)
 
 
 def _fuzzy_match(p: _Phrase, heard: _Heard, strict: int) -> _Match | None:
@@ -298,6 +320,59 @@ def _ranked(matches: list[_Match]) -> list[tuple[float, float, str, _Match]]:
     return sorted(ranked, key=lambda r: (-r[0], -r[1], r[2]))
 
 
+def _found(heard: _Heard, phrases: Iterable[_Phrase]) -> list[_Match]:
+    found = (_match(p, heard) for p in phrases) if heard.key else ()
+    return [m for m in found if m is not None]
+
+
+# A procedure already done or still to come (転入届はもう出したんですが…, 住民票を取る前に…) is
+# the setting, not the request: its key is followed by one of these.
+_IN_PASSING = re.compile(
+    r"^(o|wa|mo|wamo)?(dashita|dashimashita|teshutsushita|sumimashita|sunda|owata)(?!i)|^[a-z]{0,6}maeni"
+)
+_IN_PASSING_WITHIN = 24  # letters: long enough to see what follows the verb
+_NAMED_SCORE = 90.0  # a candidate named beside a question's words: a near miss is no answer
+
+
+def _in_passing_dropped(matches: list[_Match], heard: _Heard) -> list[_Match]:
+    """The matches less the procedures mentioned in passing (every match of theirs, and the words
+    of the verb that says so: 転入届を出したんですが), unless nothing else was said."""
+    spans: list[tuple[int, int]] = []
+    for m in matches:
+        verb = _IN_PASSING.match(heard.key[m.end : m.end + _IN_PASSING_WITHIN])
+        if verb:
+            spans.append((m.start, m.end + verb.end()))
+    passing = {m.target for m in matches if _within(m, spans)}
+    kept = [m for m in matches if m.target not in passing]
+    return kept if kept else matches
+
+
+def _within(m: _Match, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= m.start and m.end <= end for start, end in spans)
+
+
+# Two procedures said as alternatives the visitor cannot choose between (戸籍か住民票かわからなくて,
+# "proof of income or address, I don't know which"): ask between them.
+# Each か ends an alternative (not とか, which lists; not the か of わからない).
+_EITHER_JA = re.compile(
+    r"(?<!と)か[、,\s]*[^\s、,。]+?(?<!と)か(?=[、,\s。]|どっち|どちら|わから|分から|忘れ|聞いて|知ら)"
+)
+_EITHER_EN = re.compile(r"\bor\b")
+_UNSURE = re.compile(
+    r"わから|分から|忘れ|どっち|どちらか|聞いてな|知らな|\bwhich\b|not sure|don't know|forgot"
+)
+
+
+def _alternatives(
+    ranked: list[tuple[float, float, str, _Match]], heard: _Heard, procedures: Iterable[str]
+) -> tuple[str, ...]:
+    named = [r[2] for r in ranked if r[2] in procedures and r[3].score == 100]
+    either = _EITHER_JA if heard.japanese else _EITHER_EN
+    if len(named) < 2 or not either.search(heard.surface) or not _UNSURE.search(heard.surface):
+        return ()
+    return tuple(named[:4])
+
+
 # "Where is it", said right after a facility: the visitor asks for that place, whatever else the
 # sentence mentions (介護保険の窓口は四階って…エレベーターってどっちですか).
 _WHERE = re.compile(r"doko|dochi|dochira|where|whichway")
@@ -344,9 +419,7 @@ class IntentMatcher:
             (self._phrases if into is None else into).append(phrase)
 
     def _matches(self, utterance: str, phrases: Iterable[_Phrase]) -> list[_Match]:
-        heard = self._hear(utterance)
-        found = (_match(p, heard) for p in phrases) if heard.key else ()
-        return [m for m in found if m is not None]
+        return _found(self._hear(utterance), phrases)
 
     def _hear(self, utterance: str) -> _Heard:
         """The utterance with the places it names said as 市外 or 海外 (normalize.py), so that the
@@ -356,21 +429,29 @@ class IntentMatcher:
         return _hear(utterance)
 
     def match(self, utterance: str) -> Intent:
-        matches = self._matches(utterance, self._phrases)
+        heard = self._hear(utterance)
+        matches = _in_passing_dropped(_found(heard, self._phrases), heard)
         ranked = _ranked(matches)
         if not ranked:
             return Intent()
-        best = _asked_for(ranked, self._hear(utterance)) or ranked[0][3]
+        alternatives = _alternatives(ranked, heard, self.knowledge.procedures)
+        if alternatives:
+            return Intent(candidates=alternatives, score=100.0, phrase="/".join(alternatives), either=True)
+        best = _asked_for(ranked, heard) or ranked[0][3]
+        if best.target == self.knowledge.information_desk:
+            # "年金のことってどこで聞けばいい？" asks where the pension is, not for a person.
+            best = next(
+                (r[3] for r in ranked if r[2] in self.knowledge.procedures and r[3].score == 100), best
+            )
         if best.target.startswith("clarify:") or best.target == self.knowledge.information_desk:
             # A matter for staff, heard exactly, outranks a question ("離婚届を出したい" is not
             # which 届 to ask about) and the information desk (a complaint about staff is for staff).
-            staff = next((r[3] for r in ranked if r[2] == STAFF_ONLY and r[3].score == 100), None)
-            best = staff or best
+            best = next((r[3] for r in ranked if r[2] == STAFF_ONLY and r[3].score == 100), best)
         if best.target == STAFF_ONLY:
             return Intent(score=best.score, phrase=best.text)
         if best.target.startswith("clarify:"):
             rule = self.knowledge.clarify[int(best.target.split(":")[1])]
-            named = self._named(utterance, matches, best, tuple(rule.candidates))
+            named = self._named(heard, matches, best, tuple(rule.candidates))
             if named is None:
                 return Intent(candidates=tuple(rule.candidates), score=best.score, phrase=best.text)
             best = named
@@ -379,14 +460,14 @@ class IntentMatcher:
         return Intent(destination=best.target, score=best.score, phrase=best.text)
 
     def _named(
-        self, utterance: str, matches: list[_Match], ask: _Match, candidates: tuple[str, ...]
+        self, heard: _Heard, matches: list[_Match], ask: _Match, candidates: tuple[str, ...]
     ) -> _Match | None:
         """The candidate the utterance names beyond the words that raised the question
         ("同じ市の中で引っ越した", 婚姻届を出したい), by its phrases or the question's short answers."""
-        answers = self._matches(utterance, self._answers.get(candidates, []))
+        answers = _found(heard, self._answers.get(candidates, []))
         outside = [
             m for m in (*matches, *answers)
-            if m.target in candidates and (m.start < ask.start or ask.end < m.end)
+            if m.target in candidates and m.score >= _NAMED_SCORE and (m.start < ask.start or ask.end < m.end)
         ]  # fmt: skip
         ranked = _ranked(outside)
         return ranked[0][3] if ranked else None

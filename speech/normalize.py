@@ -115,17 +115,13 @@ def places_generalised(japanese: str, home: frozenset[str] = frozenset()) -> str
     import pyopenjtalk
 
     words = [(str(n["string"]), _place_kind(n, home)) for n in pyopenjtalk.run_frontend(japanese)]
-    out: list[str] = []
-    i = 0
-    while i < len(words):
-        word, kind = words[i]
-        suffix = 1 if i + 1 < len(words) and words[i + 1][0] in _MUNICIPAL_SUFFIXES else 0
-        after = words[i + 1 + suffix][0] if i + 1 + suffix < len(words) else ""
+    for i, (word, kind) in enumerate(words):
+        suffix = words[i + 1][0] if i + 1 < len(words) and words[i + 1][0] in _MUNICIPAL_SUFFIXES else ""
+        after = words[i + 1 + len(suffix)][0] if i + 1 + len(suffix) < len(words) else ""
         if kind and after in ("から", "に", "へ"):
-            word, i = kind, i + suffix  # 三鷹市から → 市外から, not 市外市から
-        out.append(word)
-        i += 1
-    return "".join(out)
+            # In the text as written: pyopenjtalk's words have Latin letters made full-width.
+            japanese = japanese.replace(word + suffix + after, kind + after, 1)  # 三鷹市から → 市外から
+    return japanese
 
 
 def _place_kind(node: Mapping[str, object], home: frozenset[str]) -> str:

@@ -219,3 +219,43 @@ def test_a_broken_guide_section_is_reported_by_key() -> None:
     bad_also = {**guide["procedures"], "birth": {**guide["procedures"]["birth"], "also": "baby_shower"}}
     with pytest.raises(KnowledgeError, match=r"birth names an `also` the site does not have: 'baby_shower'"):
         knowledge_of(SITE.model_copy(update={"guide": guide_with(procedures=bad_also)}))
+
+
+@pytest.mark.parametrize(
+    ("said", "candidates"),
+    [
+        ("戸籍か住民票かどっちかわからなくて", {"family_register", "resident_certificate"}),
+        ("住民票だったか印鑑証明だったか忘れちゃって", {"resident_certificate", "seal_registration"}),
+        ("I need proof of income or a residence certificate, I don't know which", {"tax_certificate", "resident_certificate"}),
+    ],
+)  # fmt: skip
+def test_two_procedures_said_as_alternatives_ask_between_them(said: str, candidates: set[str]) -> None:
+    intent = MATCHER.match(said)
+    assert set(intent.candidates) == candidates and intent.either
+
+
+def test_a_list_or_a_sure_request_is_not_taken_for_alternatives() -> None:
+    said = "主人が先週亡くなりまして、年金とか保険とか、何をどうしたらいいのか全然わからなくて"
+    assert MATCHER.match(said).procedure == "death"  # とか lists; the か of わからない asks nothing
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("先日転入届を出したんですが、児童手当の手続きがまだで", "child_allowance"),  # already done
+        ("住民票を取る前に、ちょっとトイレに行きたいんですが", "restroom"),  # still to come
+        ("死亡届を提出したいのですが", "death"),  # 提出したい is the request itself
+    ],
+)
+def test_a_procedure_mentioned_in_passing_is_not_the_request(said: str, expected: str) -> None:
+    intent = MATCHER.match(said)
+    assert expected in (intent.procedure, intent.destination)
+
+
+def test_a_phrase_heard_letter_for_letter_must_be_a_whole_word_or_syllable() -> None:
+    assert (
+        MATCHER.match("父は最近足腰が弱ってきて、ヘルパーさんに来てほしい").procedure == "nursing_care"
+    )  # 足腰 ≠ 引っ越し
+    assert not MATCHER.match("ひどい対応でした、一言言わせてほしいんだけど").procedure  # ほしいんだ ≠ 死んだ
+    assert MATCHER.match("I lost my card, the city card").candidates  # "my card" is not "my car"
+    assert MATCHER.match("年金のことってどこで聞けばいい？").procedure == "pension"  # not a person to ask

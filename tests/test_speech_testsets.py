@@ -17,6 +17,8 @@ SETS = [
     "speech_utterances_set3.yaml",
     "speech_utterances_set4.yaml",
     "speech_utterances_offtopic.yaml",
+    "speech_utterances_set6.yaml",
+    "speech_utterances_set7.yaml",
 ]
 STYLES = {
     "polite", "casual", "kana", "romaji", "asr_error", "english_plain", "english_polite",
