@@ -395,7 +395,6 @@ def _asked_for(ranked: list[tuple[float, float, str, _Match]], heard: _Heard) ->
 @dataclass
 class IntentMatcher:
     knowledge: Knowledge
-    home: frozenset[str] = frozenset()  # this city's own names: never "elsewhere" (places_generalised)
     _phrases: list[_Phrase] = field(init=False, default_factory=list)
     _answers: dict[tuple[str, ...], list[_Phrase]] = field(init=False, default_factory=dict)
 
@@ -425,7 +424,7 @@ class IntentMatcher:
         """The utterance with the places it names said as 市外 or 海外 (normalize.py), so that the
         site's phrases need not list every city a visitor may come from."""
         if is_japanese(utterance):
-            utterance = places_generalised(utterance, self.home)
+            utterance = places_generalised(utterance, frozenset(self.knowledge.home))
         return _hear(utterance)
 
     def match(self, utterance: str) -> Intent:

@@ -90,6 +90,9 @@ class ClarifyRule(BaseModel):
 class Knowledge(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     information_desk: str = "information_desk"  # POI where hand-offs are sent
+    #: This city's own place names as Open JTalk's dictionary writes them (横浜 for 横浜市): never
+    #: read as "another city" when a visitor says they come from or move to it (normalize.py).
+    home: list[str] = Field(default_factory=list)
     procedures: dict[str, Procedure]
     facilities: dict[str, Facility]
     clarify: list[ClarifyRule] = Field(default_factory=list)

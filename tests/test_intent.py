@@ -117,6 +117,9 @@ def test_anything_else_is_handed_off(said: str) -> None:
 def test_places_a_visitor_comes_from_or_goes_to_read_as_elsewhere(said: str, read: str) -> None:
     assert places_generalised(said) == read
     assert places_generalised("三鷹市に引っ越します", home=frozenset({"三鷹"})) == "三鷹市に引っ越します"
+    mitaka = IntentMatcher(KNOWLEDGE.model_copy(update={"home": ["三鷹"]}))
+    assert mitaka.match("三鷹市から来ました").procedure != "moving_in"  # home is not another city
+    assert MATCHER.match("三鷹市から来ました").procedure == "moving_in"
 
 
 @pytest.mark.parametrize(
