@@ -325,11 +325,14 @@ def _found(heard: _Heard, phrases: Iterable[_Phrase]) -> list[_Match]:
     return [m for m in found if m is not None]
 
 
-# A procedure already done or still to come (転入届はもう出したんですが…, 住民票を取る前に…) is
-# the setting, not the request: its key is followed by one of these.
+# A procedure already done, still to come or under way (転入届はもう出したんですが…, 住民票を取る
+# 前に…, 住民票を待ってる間に…) is the setting, not the request: its key is followed by one of these.
 _IN_PASSING = re.compile(
-    r"^(o|wa|mo|wamo)?(dashita|dashimashita|teshutsushita|sumimashita|sunda|owata)(?!i)|^[a-z]{0,6}maeni"
+    r"^(o|wa|mo|wamo)?(dashita|dashimashita|teshutsushita|sumimashita|sunda|owata)(?!i)|^[a-z]{0,10}(maeni|aidani)"
 )
+# …and one the question is about (婚姻届を出すときに、戸籍謄本は要りますか) is the request, whatever
+# else it names: its key is followed by "when handing it in".
+_TOPIC = re.compile(r"^(o|wa)?(dasu|teshutsusuru|suru)(toki|sai)")
 _IN_PASSING_WITHIN = 24  # letters: long enough to see what follows the verb
 _NAMED_SCORE = 90.0  # a candidate named beside a question's words: a near miss is no answer
 
@@ -371,6 +374,14 @@ def _alternatives(
     if len(named) < 2 or not either.search(heard.surface) or not _UNSURE.search(heard.surface):
         return ()
     return tuple(named[:4])
+
+
+def _topic(ranked: list[tuple[float, float, str, _Match]], heard: _Heard) -> _Match | None:
+    """A procedure the utterance asks about the handing in of, when it also names other things."""
+    for _, _, _, m in ranked[1:]:
+        if m.score == 100 and _TOPIC.match(heard.key[m.end : m.end + _IN_PASSING_WITHIN]):
+            return m
+    return None
 
 
 # "Where is it", said right after a facility: the visitor asks for that place, whatever else the
@@ -436,7 +447,7 @@ class IntentMatcher:
         alternatives = _alternatives(ranked, heard, self.knowledge.procedures)
         if alternatives:
             return Intent(candidates=alternatives, score=100.0, phrase="/".join(alternatives), either=True)
-        best = _asked_for(ranked, heard) or ranked[0][3]
+        best = _asked_for(ranked, heard) or _topic(ranked, heard) or ranked[0][3]
         if best.target == self.knowledge.information_desk:
             # "年金のことってどこで聞けばいい？" asks where the pension is, not for a person.
             best = next(

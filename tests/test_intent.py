@@ -61,7 +61,7 @@ def test_procedures_are_understood_however_they_are_said(said: str, expected: st
     ("said", "expected"),
     [
         ("相続の手続きで戸籍が必要です", "family_register"),  # two cues outweigh one
-        ("保険の手続きをしたい", "health_insurance"),  # 転入手続き shares only the generic 手続き
+        ("国保の手続きをしたい", "health_insurance"),  # 転入手続き shares only the generic 手続き
         ("I'm leaving Japan for good", "moving_out"),  # "leave Japan", in another form
         ("I'm moving to a new apartment in this city", "moving_within"),  # not just "moving to"
         ("I'm moving to this city", "moving_in"),
@@ -129,6 +129,8 @@ def test_places_a_visitor_comes_from_or_goes_to_read_as_elsewhere(said: str, rea
         ("I just moved. What do I need to do?", ("moving_in", "moving_within")),
         ("来月引っ越すんですけど", ("moving_out", "moving_within")),  # to where?
         ("保険のことでお聞きしたいんですが", ("health_insurance", "nursing_care", "pension")),
+        ("保険の手続きに来たんですが", ("health_insurance", "nursing_care", "pension")),  # which insurance?
+        ("本籍が載ってる書類ほしいんだけど", ("family_register", "resident_certificate")),
         (
             "Could I get the documents I need for my visa renewal?",
             ("resident_certificate", "tax_certificate"),
@@ -248,6 +250,8 @@ def test_a_list_or_a_sure_request_is_not_taken_for_alternatives() -> None:
         ("先日転入届を出したんですが、児童手当の手続きがまだで", "child_allowance"),  # already done
         ("住民票を取る前に、ちょっとトイレに行きたいんですが", "restroom"),  # still to come
         ("死亡届を提出したいのですが", "death"),  # 提出したい is the request itself
+        ("えーと、住民票を待ってる間にトイレに行きたいんですが", "restroom"),  # under way
+        ("婚姻届を出すときに、戸籍謄本は必要でしょうか", "marriage"),  # the procedure asked about
     ],
 )
 def test_a_procedure_mentioned_in_passing_is_not_the_request(said: str, expected: str) -> None:

@@ -69,7 +69,7 @@ def test_the_shipped_examples_name_only_intents_the_robot_knows() -> None:
 
 def test_the_dialogue_asks_the_examples_only_when_no_phrase_matched() -> None:
     # No phrase of the knowledge base is in this sentence (Kansai dialect, names nothing).
-    indirect = "うちの子ら二人おるんやけど、市から毎月もらえるお金があるって聞いてんけど"
+    indirect = "うちの子ら二人おるんやけど、なんか市から振り込まれるって聞いてんけど"
     assert Dialogue(KNOWLEDGE, examples=None).respond(indirect, "ja").handoff
     reply = Dialogue(KNOWLEDGE).respond(indirect, "ja")
     assert reply.procedure == "child_allowance" and "窓口までご案内しましょうか" in reply.text

@@ -19,6 +19,7 @@ SETS = [
     "speech_utterances_offtopic.yaml",
     "speech_utterances_set6.yaml",
     "speech_utterances_set7.yaml",
+    "speech_utterances_set8.yaml",
 ]
 STYLES = {
     "polite", "casual", "kana", "romaji", "asr_error", "english_plain", "english_polite",
