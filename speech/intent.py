@@ -333,7 +333,7 @@ _IN_PASSING = re.compile(
 # …and one the question is about (婚姻届を出すときに、戸籍謄本は要りますか) is the request, whatever
 # else it names: its key is followed by "when handing it in".
 _TOPIC = re.compile(r"^(o|wa)?(dasu|teshutsusuru|suru)(toki|sai)")
-_IN_PASSING_WITHIN = 24  # letters: long enough to see what follows the verb
+_FOLLOWING = 24  # letters of the key after a match read for what follows it (the verb, a where-word)
 _NAMED_SCORE = 90.0  # a candidate named beside a question's words: a near miss is no answer
 
 
@@ -342,7 +342,7 @@ def _in_passing_dropped(matches: list[_Match], heard: _Heard) -> list[_Match]:
     of the verb that says so: 転入届を出したんですが), unless nothing else was said."""
     spans: list[tuple[int, int]] = []
     for m in matches:
-        verb = _IN_PASSING.match(heard.key[m.end : m.end + _IN_PASSING_WITHIN])
+        verb = _IN_PASSING.match(_following(m, heard))
         if verb:
             spans.append((m.start, m.end + verb.end()))
     passing = {m.target for m in matches if _within(m, spans)}
@@ -376,29 +376,27 @@ def _alternatives(
     return tuple(named[:4])
 
 
-def _topic(ranked: list[tuple[float, float, str, _Match]], heard: _Heard) -> _Match | None:
-    """A procedure the utterance asks about the handing in of, when it also names other things."""
-    for _, _, _, m in ranked[1:]:
-        if m.score == 100 and _TOPIC.match(heard.key[m.end : m.end + _IN_PASSING_WITHIN]):
-            return m
-    return None
-
-
 # "Where is it", said right after a facility: the visitor asks for that place, whatever else the
 # sentence mentions (介護保険の窓口は四階って…エレベーターってどっちですか).
 _WHERE = re.compile(r"doko|dochi|dochira|where|whichway")
-_WHERE_WITHIN = 24  # letters of the key after the facility's name (…ってどっちですか, …はどちらでしょうか)
 
 
-def _asked_for(ranked: list[tuple[float, float, str, _Match]], heard: _Heard) -> _Match | None:
-    """A facility the utterance asks the way to, when it also names other things; heard exactly,
-    since a near miss beside a where-word is too often another word (窓口どこ is not 出口)."""
+def _following(m: _Match, heard: _Heard) -> str:
+    return heard.key[m.end : m.end + _FOLLOWING]
+
+
+def _singled_out(
+    ranked: list[tuple[float, float, str, _Match]],
+    heard: _Heard,
+    after: re.Pattern[str],
+    among: Iterable[str],
+) -> _Match | None:
+    """A target other than the best, heard exactly, that the words after it single out as what is
+    asked: a facility followed by a where-word, a procedure by "when I hand it in". Exactly, since a
+    near miss beside a where-word is too often another word (窓口どこ is not 出口)."""
+    targets = frozenset(among)
     for _, _, target, m in ranked[1:]:
-        if (
-            target in _FACILITIES
-            and m.score == 100
-            and _WHERE.search(heard.key[m.end : m.end + _WHERE_WITHIN])
-        ):
+        if target in targets and m.score == 100 and after.search(_following(m, heard)):
             return m
     return None
 
@@ -447,7 +445,11 @@ class IntentMatcher:
         alternatives = _alternatives(ranked, heard, self.knowledge.procedures)
         if alternatives:
             return Intent(candidates=alternatives, score=100.0, phrase="/".join(alternatives), either=True)
-        best = _asked_for(ranked, heard) or _topic(ranked, heard) or ranked[0][3]
+        best = (
+            _singled_out(ranked, heard, _WHERE, _FACILITIES)
+            or _singled_out(ranked, heard, _TOPIC, self.knowledge.procedures)
+            or ranked[0][3]
+        )
         if best.target == self.knowledge.information_desk:
             # "年金のことってどこで聞けばいい？" asks where the pension is, not for a person.
             best = next(
