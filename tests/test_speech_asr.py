@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import speech.asr as asr
 import speech.models as models
 from speech.asr import AsrError, VoskRecognizer, WhisperRecognizer, make_recognizer
 from speech.audio import SAMPLE_RATE, Audio, as_frames, concat
@@ -271,6 +272,38 @@ def test_whisper_gives_next_best_hypotheses_when_asked(model_cache: Path, en_voi
     assert "tax certificate" in t.text.lower(), t.text
     assert 1 <= len(t.alternatives) <= 3 and t.text not in t.alternatives
     assert all(a.strip() for a in t.alternatives)
+
+
+def test_whisper_decodes_again_without_the_prompt_when_it_stopped_short(
+    whisper: WhisperRecognizer, en_voice: PiperVoice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audio = en_voice.synthesize("May I request a tax certificate for my visa renewal, please?", "en")
+    monkeypatch.setattr(asr, "_doubtful", lambda *_: False)
+    prompted = whisper.transcribe(audio)
+    assert len(prompted.text) < 10, prompted.text  # the domain prompt's early stop, on this audio
+    monkeypatch.undo()
+    heard = whisper.transcribe(audio)
+    assert "tax certificate for my visa" in heard.text.lower(), heard.text
+    assert prompted.text in heard.alternatives  # kept, as the next best
+
+
+def test_doubtful_hypotheses_and_decoding_loops() -> None:
+    prompt = asr.DEFAULT_PROMPTS["ja"]
+    assert asr._doubtful("May I", 4.0, "en", prompt)  # 5 letters for 4 s of speech
+    assert not asr._doubtful("May I request a tax certificate?", 4.0, "en", prompt)
+    assert asr._doubtful("児童手当、児童手当、出生届", 4.0, "ja", prompt)  # the prompt's words only
+    assert not asr._doubtful("児童手当の申請をしたいです", 4.0, "ja", prompt)
+    assert asr._repetitive("We We We We We") and asr._repetitive("税証明の、御御御御御御")
+    assert not asr._repetitive("届届を出したい") and not asr._repetitive("I need a tax certificate")
+    assert asr._unprompted_first(["May I"], "May I request a tax certificate") == [
+        "May I request a tax certificate",
+        "May I",
+    ]
+    assert asr._unprompted_first(["転居届を出したい"], "天気よ届けを出したい") == [
+        "転居届を出したい",
+        "天気よ届けを出したい",
+    ]
+    assert asr._unprompted_first(["we"], "We We We We We We") == ["we"]
 
 
 def test_whisper_rejects_unknown_languages_before_loading() -> None:
