@@ -46,9 +46,11 @@ _OPTIONAL_EN = frozenset({
 _INFLECTIONS = ("s", "es", "ed", "d", "ing", "ren")  # go/going, child/children, tax/taxes
 _KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々]")
 _WORD = re.compile(r"[a-z0-9]+")
+_HIRAGANA = re.compile(r"[\u3041-\u309fー]+")
 # What one misheard letter costs a match, against one letter heard right: a long phrase with a few
 # slips must not outweigh a shorter one heard exactly (国民年近 is 国民年金, not 国民健康保険).
 EDIT_COST = 3
+SHORT_KEY = 6  # letters: a phrase this short heard in other characters is likely another word
 STAFF_ONLY = "staff_only"  # target of the knowledge base's staff_only phrases: a hand-off
 _FACILITIES = frozenset(FACILITY_IDS)
 
@@ -225,9 +227,20 @@ def _match(p: _Phrase, heard: _Heard) -> _Match | None:
     if p.words and not all(_said(w, heard.words) for w in p.words):
         return None
     strict = 1 if _written_otherwise(p, heard) else 0
-    if strict and p.inflected and _KANJI.search(heard.surface):
+    if strict and _KANJI.search(heard.surface) and (p.inflected or _short_word(p, heard)):
         return None  # kanji were written, just not these: 電池がなくなりました is not a death
     return _exact_match(p, heard) or _fuzzy_match(p, heard, strict) or _sequence_match(p, heard)
+
+
+def _short_word(p: _Phrase, heard: _Heard) -> bool:
+    """A short word heard in hiragana among kanji: its sound alone is some other word (市内 in
+    「何かしないと」), since a recogniser that writes kanji would have written these. (Katakana is
+    how it writes a word it does not know: リコン届 may still be 離婚届.)"""
+    return (
+        len(p.key) <= SHORT_KEY
+        and not any(k in heard.surface for k in p.kanji)
+        and any(p.key in phonetic_key(run) for run in _HIRAGANA.findall(heard.surface))
+    )
 
 
 def _written_otherwise(p: _Phrase, heard: _Heard) -> bool:
@@ -326,9 +339,12 @@ def _found(heard: _Heard, phrases: Iterable[_Phrase]) -> list[_Match]:
 
 
 # A procedure already done, still to come or under way (転入届はもう出したんですが…, 住民票を取る
-# 前に…, 住民票を待ってる間に…) is the setting, not the request: its key is followed by one of these.
+# 前に…, 住民票を待ってる間に…, 住民票を取ろうとしたら…), or named and taken back (住民票…じゃなくて、
+# 戸籍), is not the request: its key is followed by one of these.
 _IN_PASSING = re.compile(
     r"^(o|wa|mo|wamo)?(dashita|dashimashita|teshutsushita|sumimashita|sunda|owata)(?!i)|^[a-z]{0,10}(maeni|aidani)"
+    r"|^(a|e)?(janaku|dewanaku|chigau|chigaimashita)"
+    r"|^(o|wa|ga)?[a-z]{0,6}otoshitara"  # 住民票を取ろうとしたら (an attempt, then the trouble)
 )
 # …and one the question is about (婚姻届を出すときに、戸籍謄本は要りますか) is the request, whatever
 # else it names: its key is followed by "when handing it in".
@@ -339,7 +355,8 @@ _NAMED_SCORE = 90.0  # a candidate named beside a question's words: a near miss 
 
 def _in_passing_dropped(matches: list[_Match], heard: _Heard) -> list[_Match]:
     """The matches less the procedures mentioned in passing (every match of theirs, and the words
-    of the verb that says so: 転入届を出したんですが), unless nothing else was said."""
+    of the verb that says so: 転入届を出したんですが), unless no other place was named (住民票を
+    取ろうとしたら…こちらでも取れますか asks for the 住民票 after all)."""
     spans: list[tuple[int, int]] = []
     for m in matches:
         verb = _IN_PASSING.match(_following(m, heard))
@@ -347,7 +364,9 @@ def _in_passing_dropped(matches: list[_Match], heard: _Heard) -> list[_Match]:
             spans.append((m.start, m.end + verb.end()))
     passing = {m.target for m in matches if _within(m, spans)}
     kept = [m for m in matches if m.target not in passing]
-    return kept if kept else matches
+    return (
+        kept if any(m.target != STAFF_ONLY and not m.target.startswith("clarify:") for m in kept) else matches
+    )
 
 
 def _within(m: _Match, spans: list[tuple[int, int]]) -> bool:
@@ -359,10 +378,11 @@ def _within(m: _Match, spans: list[tuple[int, int]]) -> bool:
 # Each か ends an alternative (not とか, which lists; not the か of わからない).
 _EITHER_JA = re.compile(
     r"(?<!と)か[、,\s]*[^\s、,。]+?(?<!と)か(?=[、,\s。]|どっち|どちら|わから|分から|忘れ|聞いて|知ら)"
+    r"|だっけ[、,\s]*[^\s、,。]+?だっけ"  # 住民票だっけ戸籍だっけ
 )
 _EITHER_EN = re.compile(r"\bor\b")
 _UNSURE = re.compile(
-    r"わから|分から|忘れ|どっち|どちらか|聞いてな|知らな|\bwhich\b|not sure|don't know|forgot"
+    r"わから|分から|忘れ|どっち|どちらか|聞いてな|知らな|だっけ|\bwhich\b|not sure|don't know|forgot"
 )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from lobby.schema import QueueStatus, WaitEstimate
 from speech.dialogue import Dialogue, spoken_wait
 from speech.knowledge import load_knowledge
@@ -58,6 +60,18 @@ def test_an_answer_names_the_counter_of_the_procedure_that_usually_follows() -> 
         in english
     )
     assert "あわせて" not in Dialogue(KNOWLEDGE).respond("住民票をください").text  # only where the site says
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["赤ちゃんが生まれたので、手続きをしたいんですけど", "We just had a baby. What paperwork do we need?"],
+)
+def test_a_birth_is_answered_with_the_allowance_not_asked_about(said: str) -> None:
+    # docs/conversation.md, convention 6: the answer covers both counters, so there is nothing to ask.
+    reply = Dialogue(KNOWLEDGE).respond(said)
+    assert reply.procedure == "birth" and not reply.clarify
+    assert "児童手当" in reply.text or "child allowance" in reply.text
+    assert Dialogue(KNOWLEDGE).respond("子どもの手続きってどこ？").clarify == ("birth", "child_allowance")
 
 
 def test_the_wait_is_spoken_as_people_read_it() -> None:

@@ -232,6 +232,7 @@ def test_a_broken_guide_section_is_reported_by_key() -> None:
         ("戸籍か住民票かどっちかわからなくて", {"family_register", "resident_certificate"}),
         ("住民票だったか印鑑証明だったか忘れちゃって", {"resident_certificate", "seal_registration"}),
         ("I need proof of income or a residence certificate, I don't know which", {"tax_certificate", "resident_certificate"}),
+        ("本籍が載ってるやつ欲しいんだけど、住民票だっけ戸籍だっけ", {"resident_certificate", "family_register"}),
     ],
 )  # fmt: skip
 def test_two_procedures_said_as_alternatives_ask_between_them(said: str, candidates: set[str]) -> None:
@@ -252,6 +253,9 @@ def test_a_list_or_a_sure_request_is_not_taken_for_alternatives() -> None:
         ("死亡届を提出したいのですが", "death"),  # 提出したい is the request itself
         ("えーと、住民票を待ってる間にトイレに行きたいんですが", "restroom"),  # under way
         ("婚姻届を出すときに、戸籍謄本は必要でしょうか", "marriage"),  # the procedure asked about
+        ("住民票…じゃなくて、戸籍のほうをお願いします", "family_register"),  # taken back
+        ("コンビニで住民票取ろうとしたら、番号を3回間違えてロックされちゃって", "my_number_card"),  # tried
+        ("コンビニで住民票を取ろうとしたらうまくいかなくて、こちらでも取れますか", "resident_certificate"),
     ],
 )
 def test_a_procedure_mentioned_in_passing_is_not_the_request(said: str, expected: str) -> None:
@@ -266,3 +270,11 @@ def test_a_phrase_heard_letter_for_letter_must_be_a_whole_word_or_syllable() -> 
     assert not MATCHER.match("ひどい対応でした、一言言わせてほしいんだけど").procedure  # ほしいんだ ≠ 死んだ
     assert MATCHER.match("I lost my card, the city card").candidates  # "my card" is not "my car"
     assert MATCHER.match("年金のことってどこで聞けばいい？").procedure == "pension"  # not a person to ask
+
+
+def test_a_short_word_heard_in_hiragana_among_kanji_is_another_word() -> None:
+    # 市内 is an answer to "which move?", but 何かしないと is "must I do something".
+    said = "会社の転勤でこっちに来たんですけど、役所で何かしないといけないんですよね"
+    assert MATCHER.match(said).candidates  # asked which move, not sent to the 転居 counter
+    assert MATCHER.match("市内で引っ越しました").procedure == "moving_within"
+    assert MATCHER.match("リコン届を出したいです").handoff  # katakana: a word the recogniser did not know
