@@ -20,6 +20,7 @@ SETS = [
     "speech_utterances_set6.yaml",
     "speech_utterances_set7.yaml",
     "speech_utterances_set8.yaml",
+    "speech_utterances_set9.yaml",
 ]
 STYLES = {
     "polite", "casual", "kana", "romaji", "asr_error", "english_plain", "english_polite",
