@@ -4,11 +4,16 @@ Complete without JavaScript (a refresh link and a `<noscript>` meta refresh); `s
 replaces the live section every second. No inline script or style, so the pages run under a strict
 Content-Security-Policy. Robots are drawn as SVG markers over each floor's map image; the table
 beside the map says the same in text, for keyboards and screen readers.
+
+Also the teaching of the robot (pure functions too): what a visitor may have meant, read from the
+site file's `guide:` section as plain data (the server does not load the robot's speech modules), the
+check of a taught example, and the examples file staff download for the robot (speech/examples.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -16,12 +21,14 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import yaml
+
 from lobby.schema import QueueStatus
 from queue_bridge.auth import Role, Session
 from queue_bridge.fleet import map_pixel
 from queue_bridge.i18n import wait_text
 from queue_bridge.site import SiteConfig
-from queue_bridge.staff_store import AuditEntry, StoredEvent, User
+from queue_bridge.staff_store import AuditEntry, StoredEvent, TaughtExample, User
 
 LANGS = ("ja", "en")
 
@@ -110,6 +117,28 @@ T: dict[str, dict[str, str]] = {
         "refused": "ロボットが拒否",
         "failed": "送信失敗",
         "error": "エラー",
+        "teach": "教える",
+        "teach_meant": "来庁者が言いたかったこと",
+        "teach_choose": "― 何のことでしたか ―",
+        "teach_guess": "（ロボットの推測）",
+        "teach_procedures": "手続き",
+        "teach_facilities": "施設",
+        "teach_other": "その他",
+        "teach_handoff": "職員に引き継ぐ",
+        "teach_clarify": "聞き返す（確認の質問をする）",
+        "taught_as": "教えました: {name}",
+        "taught": "教えた例文",
+        "taught_intro": "ロボットが答えられなかった質問（ロボットの記録の「未回答の質問」）に、来庁者が言いたかったことを教えると、ここに載ります。ロボットが覚えるのは、ダウンロードしたファイルをロボットに設置し（パラメータ site_examples_file）、再起動したときです。",
+        "taught_download": "例文ファイルをダウンロード（YAML）",
+        "taught_none": "まだありません。",
+        "said": "言葉",
+        "meaning": "意味",
+        "taught_by": "教えた人",
+        "not_in_site": "（この施設にはありません。ダウンロードには含まれません）",
+        "remove": "削除",
+        "note_taught": "例文を教えました。ダウンロードしたファイルをロボットに設置すると、ロボットが覚えます。",
+        "note_taught_already": "この言葉は同じ意味ですでに教えてあります。追加はしていません。",
+        "note_example_removed": "例文を削除しました。",
     },
     "en": {
         "title": "Robot fleet dashboard",
@@ -195,9 +224,38 @@ T: dict[str, dict[str, str]] = {
         "refused": "refused by the robot",
         "failed": "not sent",
         "error": "Error",
+        "teach": "Teach",
+        "teach_meant": "What the visitor meant",
+        "teach_choose": "— what did they mean? —",
+        "teach_guess": " (the robot's guess)",
+        "teach_procedures": "Procedures",
+        "teach_facilities": "Facilities",
+        "teach_other": "Other",
+        "teach_handoff": "hand off to staff",
+        "teach_clarify": "ask a clarifying question",
+        "taught_as": "Taught: {name}",
+        "taught": "Taught examples",
+        "taught_intro": "What staff taught the robot from the unanswered questions in the robot log. The robot learns them once the downloaded file is installed on it (parameter site_examples_file) and it is restarted.",
+        "taught_download": "Download the examples file (YAML)",
+        "taught_none": "None yet.",
+        "said": "Words",
+        "meaning": "Meaning",
+        "taught_by": "Taught by",
+        "not_in_site": " (not in this site; left out of the download)",
+        "remove": "Remove",
+        "note_taught": "Example taught. The robot learns it once the downloaded file is installed on it.",
+        "note_taught_already": "Those words were taught with that meaning already; nothing was added.",
+        "note_example_removed": "Example removed.",
     },
 }
-NOTES = {"sent": "note_sent", "user_added": "note_user_added", "user_changed": "note_user_changed"}
+NOTES = {
+    "sent": "note_sent",
+    "user_added": "note_user_added",
+    "user_changed": "note_user_changed",
+    "taught": "note_taught",
+    "taught_already": "note_taught_already",
+    "example_removed": "note_example_removed",
+}
 
 CSRF_FIELD = "csrf"
 
@@ -354,8 +412,13 @@ def render_live(
     events: Sequence[StoredEvent],
     site: SiteConfig,
     statuses: Sequence[QueueStatus],
+    session: Session | None = None,
+    targets: Sequence[TeachTarget] = (),
+    taught: Mapping[str, str] | None = None,
 ) -> str:
-    """The part of the dashboard that changes: maps, robots, hand-offs, queues."""
+    """The part of the dashboard that changes: maps, robots, hand-offs, queues. For an operator, each
+    unanswered question has a form to teach the robot what it meant (`taught`: text → intent id
+    already taught, shown instead of the form)."""
     t = T[lang]
     maps = "".join(render_map(lang, f, robots) for f in floors)
     rows = []
@@ -383,10 +446,12 @@ def render_live(
         if rows
         else f"<p>{t['no_robots']}</p>"
     )
+    teacher = session if session is not None and session.role >= Role.OPERATOR and targets else None
     items = "".join(
         f"<li><span class='kind'>{t.get(e.kind, e.kind)}</span> "
         f"<time datetime='{_e(e.at.isoformat())}'>{e.at.astimezone(tz):%m-%d %H:%M}</time> "
-        f"{_e(e.robot)}{' [' + _e(e.lang) + ']' if e.lang else ''}: <q>{_e(e.text)}</q></li>"
+        f"{_e(e.robot)}{' [' + _e(e.lang) + ']' if e.lang else ''}: <q>{_e(e.text)}</q>"
+        f"{_teach(lang, teacher, e, targets, taught or {}) if teacher and e.kind == 'unanswered' else ''}</li>"
         for e in events
     )
     qrows = []
@@ -447,7 +512,13 @@ def render_commands(
 
 
 def render_dashboard(
-    lang: str, session: Session, live_html: str, commands_html: str, note: str | None, error: str | None
+    lang: str,
+    session: Session,
+    live_html: str,
+    commands_html: str,
+    note: str | None,
+    error: str | None,
+    taught_html: str = "",
 ) -> str:
     t = T[lang]
     body = (
@@ -456,7 +527,7 @@ def render_dashboard(
         + f"<p class='refresh'><a href='{_url('/staff', lang)}'>{t['refresh']}</a>"
         + " <span id='live-state' aria-live='off'></span></p>"
         + f"<div id='live' data-src='{_url('/staff/live', lang)}' data-auto='{t['auto']}'>{live_html}</div>"
-        + f"{commands_html}</main>"
+        + f"{commands_html}{taught_html}</main>"
     )
     return _page(lang, t["title"], body, live=True)
 
@@ -526,3 +597,166 @@ def render_users(
         + f"<tbody>{''.join(rows)}</tbody></table>{add}</main>"
     )
     return _page(lang, t["users"], body)
+
+
+# -- teaching the robot ----------------------------------------------------------------------------
+
+#: The intents that are not a place, as the robot's examples name them (speech/examples.py).
+HANDOFF, CLARIFY = "handoff", "clarify"
+MAX_TAUGHT_TEXT = 500  # characters (the longest of the ~4,000 shipped examples has ~300)
+SPOKEN_LANGS = ("ja", "en", "ko")
+
+
+@dataclass(frozen=True)
+class TeachTarget:
+    """Something a visitor may have meant: an intent id of the robot's examples, and its names."""
+
+    id: str
+    group: str  # "procedures", "facilities" or "other"
+    name_ja: str
+    name_en: str
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_ja
+
+
+def teach_targets(site: SiteConfig) -> list[TeachTarget]:
+    """Every procedure and facility of the site's `guide:` section by name (in the site file's
+    order), then "hand off to staff" and "ask a clarifying question". The bridge does not validate
+    the guide (the robot does), so an entry without names is offered by its id."""
+    guide = site.guide or {}
+    out: list[TeachTarget] = []
+    for group in ("procedures", "facilities"):
+        entries = guide.get(group)
+        for key, entry in entries.items() if isinstance(entries, dict) else ():
+            names = entry.get("name") if isinstance(entry, dict) else None
+            names = names if isinstance(names, dict) else {}
+            out.append(TeachTarget(str(key), group, str(names.get("ja") or key), str(names.get("en") or key)))
+    for other in (HANDOFF, CLARIFY):
+        out.append(TeachTarget(other, "other", T["ja"][f"teach_{other}"], T["en"][f"teach_{other}"]))
+    return out
+
+
+def clean_taught_text(text: str) -> str:
+    """The words as one line: runs of white space as one space, control characters dropped."""
+    return "".join(ch for ch in " ".join(text.split()) if unicodedata.category(ch) != "Cc")
+
+
+def teach_problem(text: str, target: str, targets: Sequence[TeachTarget]) -> str | None:
+    """Why this example cannot be taught (one line), or None. `text` is already cleaned."""
+    if not text:
+        return "there are no words to teach"
+    if len(text) > MAX_TAUGHT_TEXT:
+        return f"the words are too long to teach ({len(text)} characters; at most {MAX_TAUGHT_TEXT})"
+    if not target:
+        return "choose what the visitor meant"
+    if target not in {x.id for x in targets}:
+        return (
+            f"unknown intent {target[:64]!r}: choose one of this site's procedures or facilities, "
+            f"{HANDOFF} or {CLARIFY}"
+        )
+    return None
+
+
+def _teach(
+    lang: str, session: Session, event: StoredEvent, targets: Sequence[TeachTarget], taught: Mapping[str, str]
+) -> str:
+    """The small form under an unanswered question, or what it was taught as already."""
+    t = T[lang]
+    names = {x.id: x.name(lang) for x in targets}
+    done = taught.get(clean_taught_text(event.text))
+    if done is not None:
+        return f" <span class='taught'>{_e(t['taught_as'].format(name=names.get(done, done)))}</span>"
+    guess = next((g for g in (event.procedure, event.poi) if g in names), None)
+    groups = []
+    for group in ("procedures", "facilities", "other"):
+        options = "".join(
+            f"<option value='{_e(x.id)}'{' selected' if x.id == guess else ''}>"
+            f"{_e(x.name(lang))}{t['teach_guess'] if x.id == guess else ''}</option>"
+            for x in targets
+            if x.group == group
+        )
+        if options:
+            groups.append(f"<optgroup label='{t['teach_' + group]}'>{options}</optgroup>")
+    sid = f"teach-{event.seq}"
+    said = f"<input type='hidden' name='said_lang' value='{_e(event.lang)}'>" if event.lang else ""
+    return (
+        f"<form method='post' action='/staff/examples' class='teach'>{_csrf(session)}"
+        f"<input type='hidden' name='lang' value='{lang}'><input type='hidden' name='text' value='{_e(event.text)}'>{said}"
+        f"<label class='sr' for='{sid}'>{t['teach_meant']}</label>"
+        f"<select id='{sid}' name='target' required><option value=''>{t['teach_choose']}</option>{''.join(groups)}</select>"
+        f"<button type='submit'>{t['teach']}</button></form>"
+    )
+
+
+def render_taught(
+    lang: str,
+    session: Session,
+    examples: Sequence[TaughtExample],
+    targets: Sequence[TeachTarget],
+    tz: ZoneInfo,
+) -> str:
+    """The examples staff taught (newest first), each with a remove button for operators, and the
+    link to the examples file for the robot."""
+    t = T[lang]
+    names = {x.id: x.name(lang) for x in targets}
+    operator = session.role >= Role.OPERATOR
+    hidden = f"{_csrf(session)}<input type='hidden' name='lang' value='{lang}'>"
+    rows = []
+    for x in examples:
+        meaning = _e(names[x.target]) if x.target in names else f"{_e(x.target)}{t['not_in_site']}"
+        said = f" lang='{_e(x.lang)}'" if x.lang else ""
+        remove = (
+            f"<td><form method='post' action='/staff/examples/{x.id}/delete'>{hidden}"
+            f"<button type='submit'>{t['remove']}</button></form></td>"
+            if operator
+            else ""
+        )
+        rows.append(
+            f"<tr id='example-{x.id}'><td><q{said}>{_e(x.text)}</q></td>"
+            f"<td>{meaning}</td><td>{_e(x.taught_by)}</td>"
+            f"<td><time datetime='{_e(x.taught_at.isoformat())}'>{x.taught_at.astimezone(tz):%Y-%m-%d %H:%M}</time></td>"
+            f"{remove}</tr>"
+        )
+    head = "".join(f"<th scope='col'>{t[k]}</th>" for k in ("said", "meaning", "taught_by", "time"))
+    head += f"<th scope='col'>{t['action']}</th>" if operator else ""
+    table = (
+        f"<table class='taught'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        if rows
+        else f"<p>{t['taught_none']}</p>"
+    )
+    return (
+        f"<section aria-labelledby='h-taught'><h2 id='h-taught'>{t['taught']}</h2><p>{t['taught_intro']}</p>"
+        f"<p><a href='/staff/examples.yaml' download>{t['taught_download']}</a></p>{table}</section>"
+    )
+
+
+def examples_yaml(
+    site: str, examples: Sequence[TaughtExample], targets: Sequence[TeachTarget], now: datetime
+) -> str:
+    """The taught examples in the robot's examples-file format (`examples:` intent id → utterances,
+    see speech/examples.py), intents in the site's order, each one's utterances oldest first.
+    Examples of an intent the site no longer has are left out (the robot would refuse the file)."""
+    order = [x.id for x in targets]
+    table: dict[str, list[str]] = {}
+    for x in sorted(examples, key=lambda e: e.id):
+        if x.target in order:
+            table.setdefault(x.target, []).append(x.text)
+    table = {k: table[k] for k in order if k in table}
+    stale = sorted({x.target for x in examples} - set(order))
+    count = sum(len(v) for v in table.values())
+    header = [
+        f"# Intent examples taught by the staff of site {site} from the robot's unanswered questions.",
+        f"# Downloaded from the staff dashboard at {now.isoformat(timespec='seconds')}: "
+        f"{count} example{'' if count == 1 else 's'}.",
+        "# The format of the robot's examples (speech/examples.yaml): intent id -> what visitors said.",
+        "# To install: copy this file to the robot, set the dialogue node's parameter site_examples_file",
+        "# to its path (launch/robot.yaml), and restart the robot. It learns these in addition to the",
+        "# examples it ships with; a file it cannot use is logged and left out.",
+    ]
+    if stale:
+        header.append(f"# Left out (intents this site does not have): {', '.join(stale)}")
+    body = yaml.safe_dump(
+        {"examples": table}, allow_unicode=True, sort_keys=False, default_flow_style=False, width=10_000
+    )
+    return "\n".join(header) + "\n" + body

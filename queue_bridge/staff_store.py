@@ -1,4 +1,5 @@
-"""Staff storage in SQLite (WAL): accounts, sessions, the audit log (logins, commands) and robot events.
+"""Staff storage in SQLite (WAL): accounts, sessions, the audit log (logins, commands), robot events
+and the examples staff taught the robot from its unanswered questions.
 
 Only digests of session tokens are stored; passwords only as scrypt hashes (`auth`). Every method is
 one short transaction under one lock, so HTTP handlers and the MQTT worker can share the store.
@@ -58,6 +59,15 @@ CREATE TABLE IF NOT EXISTS robot_events (
     UNIQUE (robot, kind, at, text)
 );
 CREATE INDEX IF NOT EXISTS robot_events_kind ON robot_events(kind, seq);
+CREATE TABLE IF NOT EXISTS taught_examples (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    text      TEXT NOT NULL,
+    lang      TEXT,
+    target    TEXT NOT NULL,
+    taught_by TEXT NOT NULL,
+    taught_at TEXT NOT NULL,
+    UNIQUE (text, target)
+);
 """
 
 #: Robot event kinds kept for the dashboard (acknowledgements go to the audit log instead).
@@ -93,6 +103,20 @@ class StoredEvent:
     lang: str | None
     procedure: str | None
     poi: str | None
+    seq: int = 0  # the store's number for it (stable: names the row's form controls)
+
+
+@dataclass(frozen=True)
+class TaughtExample:
+    """What a visitor said and the intent staff say it meant (a procedure or facility id of the
+    site, `handoff` or `clarify`), for the robot's examples classifier."""
+
+    id: int
+    text: str
+    lang: str | None
+    target: str
+    taught_by: str
+    taught_at: datetime
 
 
 def _ts(dt: datetime) -> str:
@@ -279,10 +303,40 @@ class StaffStore:
         """Newest first (by the robot's time)."""
         marks = ",".join("?" for _ in kinds)
         rows = self._all(
-            f"SELECT robot, kind, at, text, lang, procedure, poi FROM robot_events WHERE kind IN ({marks}) "
+            f"SELECT robot, kind, at, text, lang, procedure, poi, seq FROM robot_events WHERE kind IN ({marks}) "
             "ORDER BY at DESC, seq DESC LIMIT ?",
             (*kinds, limit),
         )
         return [
-            StoredEvent(r, k, datetime.fromisoformat(at), t, la, pr, po) for r, k, at, t, la, pr, po in rows
+            StoredEvent(r, k, datetime.fromisoformat(at), t, la, pr, po, sq)
+            for r, k, at, t, la, pr, po, sq in rows
         ]
+
+    # -- examples taught by staff -----------------------------------------------------------------
+    def add_example(self, text: str, lang: str | None, target: str, taught_by: str, now: datetime) -> bool:
+        """False if the same text was taught for the same intent already (nothing is added)."""
+        cur = self._exec(
+            "INSERT OR IGNORE INTO taught_examples(text, lang, target, taught_by, taught_at) VALUES (?,?,?,?,?)",
+            (text, lang, target, taught_by, _ts(now)),
+        )
+        return cur.rowcount == 1
+
+    def examples(self) -> list[TaughtExample]:
+        """Every taught example, newest first."""
+        rows = self._all(
+            "SELECT id, text, lang, target, taught_by, taught_at FROM taught_examples ORDER BY id DESC"
+        )
+        return [TaughtExample(i, t, la, tg, by, datetime.fromisoformat(at)) for i, t, la, tg, by, at in rows]
+
+    def remove_example(self, example_id: int) -> TaughtExample | None:
+        """The example removed, or None if there is none with this id."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, text, lang, target, taught_by, taught_at FROM taught_examples WHERE id = ?",
+                (example_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            self._db.execute("DELETE FROM taught_examples WHERE id = ?", (example_id,))
+        i, t, la, tg, by, at = row
+        return TaughtExample(i, t, la, tg, by, datetime.fromisoformat(at))

@@ -3,7 +3,7 @@
 Every route but the login form checks the session first (401, or a redirect to the login page for a
 page), then the role (403), then for anything that changes state the CSRF token (403): a form field
 for pages, the `X-CSRF-Token` header for the JSON API. The rules themselves are in `auth`, the
-fleet view in `fleet`, storage in `staff_store`, HTML in `staff_page`.
+fleet view in `fleet`, storage in `staff_store`, HTML (and the robot's examples file) in `staff_page`.
 """
 
 from __future__ import annotations
@@ -127,6 +127,7 @@ def add_staff_routes(app: FastAPI, bridge: Bridge, settings: Settings) -> None:
     cookie = "__Host-lobby_staff" if secure else "lobby_staff"
     offline_after = settings.robot_offline_after_s
     tz = bridge.site.tz
+    targets = staff_page.teach_targets(bridge.site)  # what a visitor may have meant, by name
 
     # -- helpers --------------------------------------------------------------------------------
     def now() -> datetime:
@@ -211,7 +212,7 @@ def add_staff_routes(app: FastAPI, bridge: Bridge, settings: Settings) -> None:
             for v in bridge.fleet.all()
         ]
 
-    def live_html(lang: str) -> str:
+    def live_html(lang: str, session: Session) -> str:
         return staff_page.render_live(
             lang,
             now(),
@@ -221,6 +222,9 @@ def add_staff_routes(app: FastAPI, bridge: Bridge, settings: Settings) -> None:
             store.events(EVENT_KINDS),
             bridge.site,
             bridge.statuses(),
+            session,
+            targets,
+            {x.text: x.target for x in reversed(store.examples())},  # the latest taught wins
         )
 
     def dashboard(lang: str, session: Session, note: str | None = None, error: str | None = None) -> str:
@@ -229,10 +233,11 @@ def add_staff_routes(app: FastAPI, bridge: Bridge, settings: Settings) -> None:
         return staff_page.render_dashboard(
             lang,
             session,
-            live_html(lang),
+            live_html(lang, session),
             staff_page.render_commands(lang, session, robots, pois),
             note,
             error,
+            staff_page.render_taught(lang, session, store.examples(), targets, tz),
         )
 
     def issue_command(
@@ -423,7 +428,7 @@ def add_staff_routes(app: FastAPI, bridge: Bridge, settings: Settings) -> None:
         found = current(request)
         if found is None:
             raise _Refused(401, "sign in first")
-        return html(live_html(lang_of(request)))
+        return html(live_html(lang_of(request), found[1]))
 
     @app.get("/staff/map/{floor}.png", include_in_schema=False)
     def floor_png(request: Request, floor: str) -> Response:
@@ -435,6 +440,20 @@ def add_staff_routes(app: FastAPI, bridge: Bridge, settings: Settings) -> None:
             png,
             media_type="image/png",
             headers={**SECURITY_HEADERS, "Cache-Control": "private, max-age=3600"},
+        )
+
+    @app.get("/staff/examples.yaml", include_in_schema=False)
+    def examples_file(request: Request) -> Response:
+        """The taught examples as a file for the robot (parameter `site_examples_file`)."""
+        guard_page(request, Role.VIEWER)
+        text = staff_page.examples_yaml(bridge.site.site, store.examples(), targets, now().astimezone(tz))
+        return Response(
+            text.encode("utf-8"),
+            media_type="application/yaml; charset=utf-8",
+            headers={
+                **SECURITY_HEADERS,
+                "Content-Disposition": f'attachment; filename="{bridge.site.site}-examples.yaml"',
+            },
         )
 
     @app.get("/api/v1/robots", include_in_schema=False)
@@ -490,6 +509,46 @@ def add_staff_routes(app: FastAPI, bridge: Bridge, settings: Settings) -> None:
         except _Refused as exc:
             return html(dashboard(lang, session, error=exc.detail), exc.status)
         return RedirectResponse(f"/staff?lang={lang}&note=sent", status_code=303, headers=SECURITY_HEADERS)
+
+    # Teaching is an operator's job: it is part of running the robots day to day, like commanding
+    # them, and it changes no robot by itself (what is taught reaches a robot only when someone
+    # installs the downloaded file on it); every example taught or removed is in the audit log.
+    @app.post("/staff/examples", include_in_schema=False)
+    async def teach(request: Request) -> Response:
+        _token, session, form = await guard_form(request, Role.OPERATOR)
+        lang = staff_page.lang_of(form.get("lang"))
+        text = staff_page.clean_taught_text(form.get("text", ""))
+        target = form.get("target", "")
+        problem = staff_page.teach_problem(text, target, targets)
+        if problem:
+            return html(dashboard(lang, session, error=problem), 422)
+        said = form.get("said_lang")
+        said_lang = said if said in staff_page.SPOKEN_LANGS else None
+        t = now()
+        if not store.add_example(text, said_lang, target, session.username, t):
+            return RedirectResponse(
+                f"/staff?lang={lang}&note=taught_already", status_code=303, headers=SECURITY_HEADERS
+            )
+        store.audit(t, session.username, "example taught", f"{target}: {text}")
+        log.info("%s taught an example for %s", session.username, target)
+        return RedirectResponse(f"/staff?lang={lang}&note=taught", status_code=303, headers=SECURITY_HEADERS)
+
+    @app.post("/staff/examples/{example_id}/delete", include_in_schema=False)
+    async def unteach(request: Request, example_id: str) -> Response:
+        _token, session, form = await guard_form(request, Role.OPERATOR)
+        lang = staff_page.lang_of(form.get("lang"))
+        removed = (
+            store.remove_example(int(example_id))
+            if example_id.isascii() and example_id.isdigit() and len(example_id) < 12
+            else None
+        )
+        if removed is None:
+            return html(dashboard(lang, session, error=f"no taught example {example_id[:20]!r}"), 404)
+        store.audit(now(), session.username, "example removed", f"{removed.target}: {removed.text}")
+        log.info("%s removed the example %d (%s)", session.username, removed.id, removed.target)
+        return RedirectResponse(
+            f"/staff?lang={lang}&note=example_removed", status_code=303, headers=SECURITY_HEADERS
+        )
 
     @app.get("/staff/audit", include_in_schema=False)
     def audit_page(request: Request) -> Response:

@@ -68,7 +68,8 @@ class IntentDecided:
     destination: str | None = None  # POI id
     escort: bool = False
     handoff: bool = False
-    text: str = ""  # what was heard (used only for the hand-off record)
+    text: str = ""  # what was heard (used only for the record of an unanswered question)
+    guessed: bool = False  # answered from the intent examples alone: staff should check the guess
 
 
 @dataclass(frozen=True)
@@ -375,14 +376,19 @@ def _by_mode(state: BehaviourState, event: Event, config: BehaviourConfig) -> Tr
 def _intent(state: BehaviourState, intent: IntentDecided) -> Transition:
     state = replace(state, mode="conversing", lang=intent.lang, intent=intent, since=state.clock)
     if intent.handoff:
-        # The dialogue already told the visitor; staff learn of it here (text only, no audio).
-        event = PublishEvent("handoff", intent.text[:1000], intent.lang, intent.procedure, intent.destination)
-        return Transition(state, (event,))
-    if intent.escort and intent.destination:
-        summary = PublishEvent("conversation", "escorting", intent.lang, intent.procedure, intent.destination)
-        new = replace(state, mode="escorting", destination=intent.destination)
-        return Transition(new, (summary, _say("escort", intent.lang), StartEscort(intent.destination)))
-    return Transition(state)
+        # The dialogue already passed the visitor to staff; staff see the question it could not
+        # answer (text only, no audio) and may teach the robot what it meant (staff page).
+        return Transition(state, (PublishEvent("unanswered", intent.text[:1000], intent.lang),))
+    # An answer guessed from the examples alone goes to staff too, with the guess, to confirm or correct.
+    i = intent
+    guess = (
+        (PublishEvent("unanswered", i.text[:1000], i.lang, i.procedure, i.destination),) if i.guessed else ()
+    )
+    if i.escort and i.destination:
+        summary = PublishEvent("conversation", "escorting", i.lang, i.procedure, i.destination)
+        new = replace(state, mode="escorting", destination=i.destination)
+        return Transition(new, (*guess, summary, _say("escort", i.lang), StartEscort(i.destination)))
+    return Transition(state, guess)
 
 
 def _end_visit(state: BehaviourState, config: BehaviourConfig) -> Transition:

@@ -220,7 +220,10 @@ class BehaviourNode(Node):
     def _on_intent(self, msg: String) -> None:
         i: DialogueIntent | None = self._parse(DialogueIntent, msg, "/dialogue/intent")
         if i is not None:
-            self.feed(IntentDecided(i.lang, i.procedure, i.destination, i.escort, i.handoff, i.text))
+            intent = IntentDecided(
+                i.lang, i.procedure, i.destination, i.escort, i.handoff, i.text, guessed=i.guessed is not None
+            )
+            self.feed(intent)
 
     def _on_command(self, msg: String) -> None:
         c: RobotCommand | None = self._parse(RobotCommand, msg, "/robot/command")

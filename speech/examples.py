@@ -8,15 +8,17 @@ of their phonetic key, TF-IDF weighted, then a multinomial logistic regression. 
 only when no phrase matched at all, and takes its answer only when it names a procedure or a place
 with some confidence; otherwise the visitor is handed to staff as before.
 
-The examples are plain YAML (intent id → utterances), so staff can grow them from the log of
-unanswered questions; `bench/make_examples.py` builds the shipped file from the test sets.
+The examples are plain YAML (intent id → utterances); `bench/make_examples.py` builds the shipped
+file from the test sets. A site adds its own: staff teach the robot from its unanswered questions on
+the staff dashboard and download them in the same format (`/staff/examples.yaml`), and the robot
+learns them in addition to the shipped ones (`fit_with_site`).
 """
 
 from __future__ import annotations
 
 import functools
 import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +61,7 @@ def load_examples(path: Path = EXAMPLES) -> list[Example]:
             path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         )
     except (OSError, yaml.YAMLError) as e:
-        raise ExamplesError(f"cannot read the intent examples {path}: {e}") from e
+        raise ExamplesError(f"cannot read the intent examples {path}: {' '.join(str(e).split())}") from e
     table = raw.get("examples") if isinstance(raw, dict) else None
     if not isinstance(table, dict) or not all(isinstance(v, list) for v in table.values()):
         raise ExamplesError(f"{path}: expected 'examples:' mapping each intent id to a list of utterances")
@@ -110,7 +112,56 @@ class ExampleClassifier:
         return None
 
 
-@functools.cache
 def shipped_classifier(path: Path = EXAMPLES) -> ExampleClassifier:
-    """The classifier of the examples shipped with the robot, fitted on first use."""
+    """The classifier of the examples shipped with the robot, fitted on first use (once per file,
+    however the path is given: `shipped_classifier()` and `shipped_classifier(EXAMPLES)` are one)."""
+    return _fitted(Path(path).resolve())
+
+
+@functools.cache
+def _fitted(path: Path) -> ExampleClassifier:
     return ExampleClassifier(load_examples(path))
+
+
+# -- a site's own examples ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """The classifier the robot answers with, and what became of the site's own examples."""
+
+    classifier: ExampleClassifier
+    site_examples: int = 0  # how many of the site's own examples it learnt
+    problem: str | None = None  # why the site's examples were left out, for the log
+
+
+def unknown_targets(examples: Iterable[Example], known: Collection[str]) -> list[str]:
+    """The intent ids the examples name that are not `known` (sorted)."""
+    return sorted({e.target for e in examples} - set(known))
+
+
+def load_site_examples(path: Path, known: Collection[str]) -> list[Example]:
+    """A site's own examples; ExamplesError when the file cannot be read or names an intent id
+    that is not `known` (the site's procedures and facilities, HANDOFF and CLARIFY)."""
+    examples = load_examples(path)
+    unknown = unknown_targets(examples, known)
+    if unknown:
+        raise ExamplesError(f"{path}: intent ids this site does not have: {', '.join(unknown)}")
+    return examples
+
+
+def fit_with_site(known: Collection[str], site: Path | None = None, shipped: Path = EXAMPLES) -> Fitted:
+    """The classifier of the shipped examples and, if given, the site's own. A site file that cannot
+    be used is left out, never fatal: the shipped classifier (cached) answers, and `problem` says
+    why. Shipped examples that cannot be read raise ExamplesError, as `shipped_classifier` does."""
+    if site is None:
+        return Fitted(shipped_classifier(shipped))
+    base = load_examples(shipped)
+    try:
+        own = load_site_examples(site, known)
+        if not own:
+            return Fitted(shipped_classifier(shipped))
+        return Fitted(ExampleClassifier([*base, *own]), len(own))
+    except Exception as exc:  # whatever a site's file holds, the robot goes on answering
+        why = str(exc) if isinstance(exc, ExamplesError) else f"{site}: cannot learn its examples: {exc}"
+        return Fitted(shipped_classifier(shipped), problem=f"{why}; using the shipped examples alone")

@@ -43,7 +43,7 @@ from speech.asr import Transcript
 from speech.audio import Audio, AudioSource, MicrophoneSource, PushSource, WavFileSource
 from speech.dialogue import FILLER, Dialogue
 from speech.early import EarlyRecognizer
-from speech.examples import CLARIFY, EXAMPLES, HANDOFF, ExampleClassifier, ExamplesError, shipped_classifier
+from speech.examples import CLARIFY, EXAMPLES, HANDOFF, ExampleClassifier, ExamplesError, fit_with_site
 from speech.knowledge import Knowledge
 from speech.vad import Endpointer, Utterance
 
@@ -174,8 +174,13 @@ class DialogueNode(Node):
         self._new_dialogue: Callable[[], Dialogue] = lambda: Dialogue(knowledge, examples=self.examples)
         self.dialogue = self._new_dialogue()
         examples_file = str(self.declare_parameter("examples_file", "").value)
+        # This site's own examples, taught by staff on the dashboard (its /staff/examples.yaml).
+        site_examples_file = str(self.declare_parameter("site_examples_file", "").value)
         threading.Thread(
-            target=self._fit_examples, args=(examples_file, knowledge), name="examples", daemon=True
+            target=self._fit_examples,
+            args=(examples_file, site_examples_file, knowledge),
+            name="examples",
+            daemon=True,
         ).start()
         self.last_heard = 0.0
         self.statuses: dict[str, QueueStatus] = {}
@@ -185,19 +190,26 @@ class DialogueNode(Node):
         self.create_subscription(String, "/speech/transcript", self._on_transcript, RELIABLE)
         self.create_subscription(String, "/queue/status", self._on_status, LATCHED)
 
-    def _fit_examples(self, path: str, knowledge: Knowledge) -> None:
-        """The intent examples (an operator's file, else the shipped one). A file that cannot be
-        used is logged and the robot goes on with the knowledge base's phrases alone."""
+    def _fit_examples(self, path: str, site_path: str, knowledge: Knowledge) -> None:
+        """The intent examples (an operator's file, else the shipped one) plus the site's own. A
+        site file that cannot be used is logged and left out; a main file that cannot be used is
+        logged and the robot goes on with the knowledge base's phrases alone."""
+        known = {*knowledge.procedures, *knowledge.facilities, HANDOFF, CLARIFY}
         try:
-            classifier = shipped_classifier(Path(path) if path else EXAMPLES)
+            fitted = fit_with_site(
+                known, Path(site_path) if site_path else None, Path(path) if path else EXAMPLES
+            )
         except ExamplesError as exc:
             self.get_logger().error(f"{exc}; answering from the knowledge base's phrases alone")
             return
-        unknown = classifier.targets - {*knowledge.procedures, *knowledge.facilities, HANDOFF, CLARIFY}
+        if fitted.problem:
+            self.get_logger().error(f"site examples not used: {fitted.problem}")
+        unknown = fitted.classifier.targets - known
         if unknown:
             self.get_logger().warning(f"intent examples name ids the site does not have: {sorted(unknown)}")
-        self.examples = self.dialogue.examples = classifier  # the current visitor's dialogue too
-        self.get_logger().info(f"intent examples ready: {path or EXAMPLES}")
+        self.examples = self.dialogue.examples = fitted.classifier  # the current visitor's dialogue too
+        own = f" + {fitted.site_examples} of the site's own from {site_path}" if fitted.site_examples else ""
+        self.get_logger().info(f"intent examples ready: {path or EXAMPLES}{own}")
 
     def _parse(self, model: type[P], msg: String, topic: str) -> P | None:
         """The payload, or None after logging and counting why it was rejected."""

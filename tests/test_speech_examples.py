@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from queue_bridge.staff_page import examples_yaml, teach_targets
+from queue_bridge.staff_store import TaughtExample
 from speech.dialogue import Dialogue
 from speech.examples import (
     CLARIFY,
@@ -13,12 +16,14 @@ from speech.examples import (
     Example,
     ExampleClassifier,
     ExamplesError,
+    fit_with_site,
     load_examples,
     shipped_classifier,
 )
 from speech.knowledge import load_knowledge
 
-_, KNOWLEDGE = load_knowledge()
+SITE, KNOWLEDGE = load_knowledge()
+KNOWN = {*KNOWLEDGE.procedures, *KNOWLEDGE.facilities, HANDOFF, CLARIFY}
 SMALL = [
     Example("my mother passed away last week", "death"),
     Example("my father died yesterday", "death"),
@@ -93,3 +98,72 @@ def test_the_dialogue_asks_the_examples_only_when_no_phrase_matched() -> None:
 )
 def test_remarks_that_are_no_counters_business_are_still_handed_off(text: str) -> None:
     assert Dialogue(KNOWLEDGE, examples=shipped_classifier()).respond(text).handoff
+
+
+# -- a site's own examples, taught by staff ---------------------------------------------------------
+
+#: This city calls its long-term care counter ひだまり窓口: nothing the robot ships with knows it.
+HIDAMARI = [
+    "ひだまり窓口はどこですか",
+    "ひだまり窓口に行きたいです",
+    "ひだまり窓口で相談したい",
+    "ひだまりの窓口を探しています",
+    "ひだまり窓口ってどこにありますか",
+]
+
+
+def _site_file(tmp_path: Path, taught: list[tuple[str, str]]) -> Path:
+    """The file staff download from the dashboard (the server's own renderer), for the robot."""
+    now = datetime.now(UTC)
+    examples = [
+        TaughtExample(i, text, "ja", target, "otto", now) for i, (text, target) in enumerate(taught, 1)
+    ]
+    path = tmp_path / "site-examples.yaml"
+    path.write_text(examples_yaml(SITE.site, examples, teach_targets(SITE), now), encoding="utf-8")
+    return path
+
+
+def test_a_sites_own_examples_teach_the_robot_what_the_shipped_ones_do_not(tmp_path: Path) -> None:
+    new = "ひだまり窓口へはどう行けばいいですか"  # none of the taught sentences
+    shipped = Dialogue(KNOWLEDGE, examples=shipped_classifier()).respond(new, "ja")
+    assert shipped.procedure != "nursing_care"  # the shipped examples alone send the visitor elsewhere
+    fitted = fit_with_site(KNOWN, _site_file(tmp_path, [(t, "nursing_care") for t in HIDAMARI]))
+    assert fitted.problem is None and fitted.site_examples == len(HIDAMARI)
+    assert fitted.classifier is not shipped_classifier()
+    reply = Dialogue(KNOWLEDGE, examples=fitted.classifier).respond(new, "ja")
+    assert reply.procedure == "nursing_care" and reply.guessed is not None and "介護保険" in reply.text
+    # What the shipped examples knew is still known, and the shipped classifier is unchanged.
+    assert Dialogue(KNOWLEDGE, examples=fitted.classifier).respond("今日はいい天気ですね").handoff
+    assert shipped_classifier().guess(new).target != "nursing_care"
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (None, "cannot read the intent examples"),
+        ("examples: [just, a, list]\n", "mapping each intent id"),
+        ("examples: {restroom: [unclosed\n", "cannot read the intent examples"),
+        ("examples:\n  parking_lot: [where do I park]\n  restroom: [loo]\n", "does not have: parking_lot"),
+    ],
+    ids=["missing", "not-a-mapping", "not-yaml", "unknown-id"],
+)
+def test_a_site_examples_file_that_cannot_be_used_leaves_the_shipped_classifier(
+    tmp_path: Path, content: str | None, why: str
+) -> None:
+    path = tmp_path / "site-examples.yaml"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    fitted = fit_with_site(KNOWN, path)
+    assert fitted.classifier is shipped_classifier()  # the robot goes on answering as before
+    assert fitted.site_examples == 0
+    assert fitted.problem is not None and why in fitted.problem and str(path) in fitted.problem
+    assert "\n" not in fitted.problem  # one line for the log
+
+
+def test_no_site_examples_or_an_empty_download_is_the_shipped_classifier(tmp_path: Path) -> None:
+    assert fit_with_site(KNOWN).classifier is shipped_classifier()
+    empty = fit_with_site(KNOWN, _site_file(tmp_path, []))
+    assert empty.classifier is shipped_classifier() and empty.problem is None and empty.site_examples == 0
+    # Shipped examples that cannot be read are an error for the caller, as they were.
+    with pytest.raises(ExamplesError):
+        fit_with_site(KNOWN, None, tmp_path / "missing.yaml")

@@ -3,6 +3,7 @@ MQTT: security of every route, lockout, cookies, commands signed and acknowledge
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import secrets
@@ -22,6 +23,7 @@ from lobby.schema import RobotCommand, command_is_signed, robot_topic
 from lobby.settings import Settings
 from queue_bridge.server import build_app
 from queue_bridge.site import load_site
+from speech.examples import CLARIFY, HANDOFF, Example, load_examples, load_site_examples
 from tests.support import (
     BridgeProcess,
     FakeRobot,
@@ -68,13 +70,23 @@ NEEDS = {
     ("GET", "/api/v1/commands/{command_id}"): "viewer",
     ("POST", "/api/v1/robots/{robot}/commands"): "operator",
     ("POST", "/staff/robots/{robot}/commands"): "operator",
+    ("GET", "/staff/examples.yaml"): "viewer",
+    ("POST", "/staff/examples"): "operator",
+    ("POST", "/staff/examples/{example_id}/delete"): "operator",
     ("GET", "/staff/audit"): "operator",
     ("GET", "/staff/users"): "admin",
     ("POST", "/staff/users"): "admin",
     ("POST", "/staff/users/{name}/{action}"): "admin",
 }
 RANK = {"viewer": 1, "operator": 2, "admin": 3}
-PARAMS = {"floor": "1", "robot": "robot1", "command_id": "0" * 32, "name": "vera", "action": "unlock"}
+PARAMS = {
+    "floor": "1",
+    "robot": "robot1",
+    "command_id": "0" * 32,
+    "name": "vera",
+    "action": "unlock",
+    "example_id": "1",
+}
 
 
 @dataclass
@@ -590,3 +602,185 @@ def test_users_cli_reads_passwords_only_from_stdin_or_a_terminal(server: Server)
     listed = {u["name"]: u["role"] for u in json.loads(r.stdout)}
     assert listed["ada"] == "admin" and listed["otto"] == "operator" and "eve" not in listed
     assert PASSWORDS["ada"] not in Path(env["LOBBY_STAFF_DB_PATH"]).read_bytes().decode("latin-1")
+
+
+# -- teaching the robot from its unanswered questions ---------------------------------------------------
+
+#: The demo site's guide (the test site is a copy): every procedure and facility, by id and names.
+GUIDE = load_site().guide or {}
+PLACES = {k: v["name"] for group in ("procedures", "facilities") for k, v in GUIDE[group].items()}
+KNOWN = {*PLACES, HANDOFF, CLARIFY}
+
+
+def _teach_form(page: str, text: str) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """The teach form under the robot-log row of `text`: its hidden fields, its options (value →
+    label) and the option preselected."""
+    row = next(li for li in page.split("<li>") if f"<q>{html.escape(text, quote=True)}</q>" in li)
+    form = re.search(r"<form method='post' action='/staff/examples' class='teach'>(.*?)</form>", row)
+    assert form, f"no teach form in the row of {text!r}"
+    hidden = {
+        k: html.unescape(v)
+        for k, v in re.findall(r"type='hidden' name='([^']*)' value='([^']*)'", form.group(1))
+    }
+    options = {
+        v: html.unescape(label)
+        for v, label in re.findall(r"<option value='([^']*)'[^>]*>([^<]*)<", form.group(1))
+    }
+    chosen = re.search(r"<option value='([^']*)' selected>", form.group(1))
+    return hidden, options, chosen.group(1) if chosen else None
+
+
+def _teach(c: StaffClient, text: str, target: str, **extra: str) -> httpx.Response:
+    data = {"csrf": c.csrf or "", "text": text, "target": target, **extra}
+    return c.http.post("/staff/examples", data=data)
+
+
+def _download(c: StaffClient, tmp_path: Path) -> list[Example]:
+    resp = c.http.get("/staff/examples.yaml")
+    assert resp.status_code == 200, resp.text
+    path = tmp_path / "site-examples.yaml"
+    path.write_bytes(resp.content)
+    return load_examples(path)
+
+
+def test_an_operator_teaches_the_robot_what_an_unanswered_question_meant(
+    server: Server, robot: FakeRobot
+) -> None:
+    question = "ひだまり窓口はどちらでしょうか"  # this city's name for its long-term care counter
+    robot.event("unanswered", text=question, lang="ja", procedure="pension")  # the robot guessed pension
+    otto = server.client("otto")
+    try:
+        wait_until(lambda: question in otto.http.get("/staff/live").text, what="question in the robot log")
+        hidden, options, guess = _teach_form(otto.http.get("/staff").text, question)
+        # Every procedure and facility of the site by name, hand-off and clarify; the guess preselected.
+        assert set(options) == {"", *KNOWN}
+        assert all(options[k] == PLACES[k]["ja"] for k in PLACES if k != "pension")
+        assert options["pension"] == PLACES["pension"]["ja"] + "（ロボットの推測）" and guess == "pension"
+        assert options[HANDOFF] == "職員に引き継ぐ" and options[CLARIFY].startswith("聞き返す")
+        assert hidden["text"] == question and hidden["said_lang"] == "ja" and hidden["csrf"] == otto.csrf
+        # The operator corrects the guess, as a browser would send the form.
+        resp = otto.http.post("/staff/examples", data={**hidden, "target": "nursing_care"})
+        assert resp.status_code == 303 and resp.headers["location"] == "/staff?lang=ja&note=taught"
+        page = otto.http.get(resp.headers["location"]).text
+        assert "例文を教えました" in page
+        taught = page.split("id='h-taught'")[1]
+        row = next(r for r in taught.split("<tr ") if question in r)
+        assert "介護保険" in row and "otto" in row and "<button type='submit'>削除</button>" in row
+        assert "href='/staff/examples.yaml'" in taught
+        # The row of the robot log now says what it was taught as, instead of offering the form again.
+        live = otto.http.get("/staff/live").text
+        item = next(li for li in live.split("<li>") if question in li)
+        assert "教えました: 介護保険" in item and "<form" not in item
+        # In English too.
+        en = otto.http.get("/staff?lang=en").text.split("id='h-taught'")[1]
+        assert "Taught examples" in en and "long-term care insurance" in en
+        audit = otto.http.get("/staff/audit").text
+        assert "example taught" in audit and f"nursing_care: {question}" in audit
+        # A viewer sees the list and the download, but no teach or remove forms.
+        vera = server.client("vera")
+        viewer_page = vera.http.get("/staff").text
+        assert question in viewer_page.split("id='h-taught'")[1] and "/staff/examples.yaml" in viewer_page
+        assert "class='teach'" not in viewer_page and "/delete'" not in viewer_page
+        vera.close()
+    finally:
+        otto.close()
+
+
+def test_taught_examples_download_as_a_file_the_robot_reads(server: Server, tmp_path: Path) -> None:
+    otto, vera, anon = server.client("otto"), server.client("vera"), server.client()
+    try:
+        taught = [
+            Example("Where is the Sunflower Room?", "restroom"),
+            Example("ぽかぽか広場に行きたい", "information_desk"),
+            Example("駐輪場の定期券を買いたい", HANDOFF),
+        ]
+        for e in taught:
+            assert _teach(otto, e.text, e.target).status_code == 303
+        resp = vera.http.get("/staff/examples.yaml")  # a viewer may download
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("application/yaml")
+        assert resp.headers["content-disposition"] == f'attachment; filename="{server.site}-examples.yaml"'
+        assert resp.headers["cache-control"] == "no-store"
+        text = resp.text
+        assert text.startswith("# ") and "site_examples_file" in text and server.site in text.split("\n")[0]
+        # What the robot loads (speech/examples.py), with every taught text under its intent id.
+        examples = _download(vera, tmp_path)
+        for e in taught:
+            assert e in examples
+        assert load_site_examples(tmp_path / "site-examples.yaml", KNOWN) == examples  # ids the site has
+        # Not signed in: sent to the sign-in page, like every staff page; nothing is given away.
+        resp = anon.http.get("/staff/examples.yaml")
+        assert resp.status_code == 303 and resp.headers["location"].startswith("/staff/login")
+        assert "Sunflower" not in resp.text
+    finally:
+        for c in (otto, vera, anon):
+            c.close()
+
+
+def test_teaching_is_refused_to_viewers_without_csrf_and_for_an_unknown_intent(
+    server: Server, tmp_path: Path
+) -> None:
+    words = f"refused-{secrets.token_hex(4)}"
+    otto, vera = server.client("otto"), server.client("vera")
+    try:
+        assert _teach(vera, words, "restroom").status_code == 403  # a viewer only looks
+        assert (
+            otto.http.post("/staff/examples", data={"text": words, "target": "restroom"}).status_code == 403
+        )
+        assert _teach(otto, words, "restroom", csrf=vera.csrf or "").status_code == 403  # another session's
+        evil = otto.http.post(
+            "/staff/examples",
+            data={"csrf": otto.csrf or "", "text": words, "target": "restroom"},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert evil.status_code == 403
+        for target, error in (
+            ("moon_base", "unknown intent 'moon_base'"),
+            ("", "choose what the visitor meant"),
+            ("pension<script>", "unknown intent"),
+        ):
+            resp = _teach(otto, words, target)
+            assert resp.status_code == 422, target
+            alert = re.search(r"<p class='error' role='alert'>([^<]*)</p>", resp.text)
+            assert alert and error in html.unescape(alert.group(1)), resp.text
+            assert "<script>" not in resp.text
+        resp = _teach(otto, words + "x" * 500, "restroom")
+        assert resp.status_code == 422 and "too long" in resp.text
+        assert _teach(otto, " \n\t ", "restroom").status_code == 422  # no words at all
+        assert all(words not in e.text for e in _download(otto, tmp_path))  # nothing was stored
+        assert words not in otto.http.get("/staff").text
+    finally:
+        otto.close()
+        vera.close()
+
+
+def test_a_duplicate_is_taught_once_and_an_example_can_be_removed(server: Server, tmp_path: Path) -> None:
+    words = f"where do I pay the dog tax {secrets.token_hex(3)}"
+    otto, vera = server.client("otto"), server.client("vera")
+    try:
+        assert _teach(otto, words, "tax_certificate").headers["location"].endswith("note=taught")
+        again = _teach(otto, f"  {words.replace(' ', '  ')}\n", "tax_certificate")  # the same words
+        assert again.status_code == 303 and again.headers["location"].endswith("note=taught_already")
+        assert "同じ意味ですでに教えてあります" in otto.http.get(again.headers["location"]).text
+        assert _teach(otto, words, HANDOFF).headers["location"].endswith("note=taught")  # another meaning
+        examples = _download(otto, tmp_path)
+        assert examples.count(Example(words, "tax_certificate")) == 1 and Example(words, HANDOFF) in examples
+        page = otto.http.get("/staff").text.split("id='h-taught'")[1]
+        ids = [int(i) for i, row in re.findall(r"<tr id='example-(\d+)'>(.*?)</tr>", page) if words in row]
+        assert len(ids) == 2 and ids[0] > ids[1]  # newest first
+        newest = ids[0]
+        resp = vera.http.post(f"/staff/examples/{newest}/delete", data={"csrf": vera.csrf or ""})
+        assert resp.status_code == 403  # a viewer cannot remove
+        assert otto.http.post(f"/staff/examples/{newest}/delete", data={"lang": "ja"}).status_code == 403
+        resp = otto.http.post(f"/staff/examples/{newest}/delete", data={"csrf": otto.csrf or ""})
+        assert resp.status_code == 303 and resp.headers["location"].endswith("note=example_removed")
+        examples = _download(otto, tmp_path)
+        assert Example(words, HANDOFF) not in examples and Example(words, "tax_certificate") in examples
+        resp = otto.http.post(f"/staff/examples/{newest}/delete", data={"csrf": otto.csrf or ""})
+        assert resp.status_code == 404 and f"no taught example '{newest}'" in html.unescape(resp.text)
+        assert otto.http.post("/staff/examples/¹/delete", data={"csrf": otto.csrf or ""}).status_code == 404
+        audit = otto.http.get("/staff/audit").text
+        assert f"example removed</td><td></td><td></td><td class='detail'>{HANDOFF}: {words}" in audit
+    finally:
+        otto.close()
+        vera.close()
