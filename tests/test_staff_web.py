@@ -36,7 +36,8 @@ from tests.support import (
     wait_until,
 )
 
-PASSWORDS = {name: f"pw-{secrets.token_hex(10)}" for name in ("vera", "otto", "ada", "lock")}
+# Digits: a hex token can spell "ada", and a password may not contain its user's name.
+PASSWORDS = {name: f"pw-{secrets.randbits(80)}" for name in ("vera", "otto", "ada", "lock")}
 ROLES = {"vera": "viewer", "otto": "operator", "ada": "admin", "lock": "viewer"}
 OFFLINE_AFTER_S = 2.0
 LOCKOUT = 3
