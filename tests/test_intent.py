@@ -79,6 +79,8 @@ def test_facilities_are_destinations_not_procedures() -> None:
         intent = MATCHER.match(said)
         assert intent.destination == "restroom" and intent.procedure is None
     assert MATCHER.match("インフォメーションはどこですか").destination == "information_desk"
+    # The way out asked for, though a matter for staff (parking) is named on the way.
+    assert MATCHER.match("I need to get back to the parking lot. Which way is out?").destination == "exit"
 
 
 @pytest.mark.parametrize(
