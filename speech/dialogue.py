@@ -126,7 +126,7 @@ class Dialogue:
             procedure = self.knowledge.procedures[intent.procedure]
             status = statuses.get(procedure.queue) if procedure.queue else None
             self._offer(procedure.poi, intent.procedure)
-            also = self.knowledge.procedures.get(procedure.also or "")
+            also = tuple(self.knowledge.procedures[a] for a in procedure.also)
             return Reply(
                 procedure_answer(procedure, lang, status, also),
                 lang,
@@ -227,7 +227,7 @@ def spoken_wait(lang: str, status: QueueStatus | None) -> str:
 
 
 def procedure_answer(
-    procedure: Procedure, lang: str, status: QueueStatus | None, also: Procedure | None = None
+    procedure: Procedure, lang: str, status: QueueStatus | None, also: Sequence[Procedure] = ()
 ) -> str:
     docs = procedure.documents.get(lang)[:MAX_DOCUMENTS]
     if lang == "ja":
@@ -235,8 +235,8 @@ def procedure_answer(
         parts.append(spoken_wait(lang, status))
         if docs:
             parts.append(f"{'と'.join(docs)}をお持ちください。")
-        if also is not None:
-            parts.append(f"あわせて、{also.name.ja}は{also.floor}階、{also.counter.ja}です。")
+        for then in also:
+            parts.append(f"あわせて、{then.name.ja}は{then.floor}階、{then.counter.ja}です。")
         parts.append("窓口までご案内しましょうか。")
     else:
         # A short confirming first sentence, as in Japanese (…ですね。): it is synthesized in ~0.1 s,
@@ -248,9 +248,9 @@ def procedure_answer(
         parts.append(spoken_wait(lang, status))
         if docs:
             parts.append(f"Please bring {' and '.join(docs)}.")
-        if also is not None:
+        for then in also:
             parts.append(
-                f"For the {also.name.en}, please also visit {also.counter.en} on the {ordinal(also.floor)} floor."
+                f"For the {then.name.en}, please also visit {then.counter.en} on the {ordinal(then.floor)} floor."
             )
         parts.append("Shall I take you there?")
     return " ".join(p for p in parts if p) if lang == "en" else "".join(parts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from queue_bridge.site import SiteConfig, SiteConfigError, load_site
 
@@ -67,9 +67,15 @@ class Procedure(Place):
     queue: str | None = None  # the ticket queue whose live wait applies, if any
     counter: Text
     documents: Texts = Field(default_factory=Texts)
-    #: The procedure that usually follows this one at another counter (出生届 → 児童手当): the
-    #: answer names its counter too, so the visitor need not come back to ask.
-    also: str | None = None
+    #: The procedures that usually follow this one at other counters (出生届 → 児童手当; 死亡届 →
+    #: 国保, 年金): the answer names their counters too, so the visitor need not come back to ask.
+    #: One id or a list.
+    also: tuple[str, ...] = ()
+
+    @field_validator("also", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
 
 
 class Facility(Place):
@@ -110,10 +116,9 @@ class Knowledge(BaseModel):
             if unknown:
                 raise ValueError(f"unknown {kind} ids {unknown}; allowed: {', '.join(allowed)}")
         for pid, procedure in self.procedures.items():
-            if procedure.also is not None and procedure.also not in self.procedures:
-                raise ValueError(
-                    f"procedure {pid} names an `also` the site does not have: {procedure.also!r}"
-                )
+            for also in procedure.also:
+                if also not in self.procedures:
+                    raise ValueError(f"procedure {pid} names an `also` the site does not have: {also!r}")
         for rule in self.clarify:
             unknown = sorted((set(rule.candidates) | set(rule.answers)) - set(self.procedures))
             if unknown:

@@ -60,6 +60,8 @@ def test_an_answer_names_the_counter_of_the_procedure_that_usually_follows() -> 
         in english
     )
     assert "あわせて" not in Dialogue(KNOWLEDGE).respond("住民票をください").text  # only where the site says
+    death = Dialogue(KNOWLEDGE).respond("父が亡くなりました").text  # `also:` a list: each counter, in order
+    assert death.index("あわせて、国民健康保険は2階") < death.index("あわせて、国民年金は2階")
 
 
 @pytest.mark.parametrize(

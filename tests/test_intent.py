@@ -223,7 +223,10 @@ def test_a_broken_guide_section_is_reported_by_key() -> None:
         knowledge_of(SITE.model_copy(update={"guide": guide_with(procedures=no_floor)}))
     with pytest.raises(KnowledgeError, match="no `guide:` section"):
         knowledge_of(SITE.model_copy(update={"guide": None}))
-    bad_also = {**guide["procedures"], "birth": {**guide["procedures"]["birth"], "also": "baby_shower"}}
+    bad_also = {
+        **guide["procedures"],
+        "birth": {**guide["procedures"]["birth"], "also": ["child_allowance", "baby_shower"]},
+    }
     with pytest.raises(KnowledgeError, match=r"birth names an `also` the site does not have: 'baby_shower'"):
         knowledge_of(SITE.model_copy(update={"guide": guide_with(procedures=bad_also)}))
 
