@@ -342,7 +342,7 @@ def _found(heard: _Heard, phrases: Iterable[_Phrase]) -> list[_Match]:
 # 前に…, 住民票を待ってる間に…, 住民票を取ろうとしたら…), or named and taken back (住民票…じゃなくて、
 # 戸籍), is not the request: its key is followed by one of these.
 _IN_PASSING = re.compile(
-    r"^(o|wa|mo|wamo)?(dashita|dashimashita|teshutsushita|sumimashita|sunda|owata)(?!i)|^[a-z]{0,10}(maeni|aidani)"
+    r"^(o|wa|mo|wamo)?(dashita|dashimashita|teshutsushita|sumimashita|sunda|owata)(?!i)|^[a-z]{0,20}(maeni|aidani)"
     r"|^(a|e)?(janaku|dewanaku|chigau|chigaimashita)"
     r"|^(o|wa|ga)?[a-z]{0,6}otoshitara"  # 住民票を取ろうとしたら (an attempt, then the trouble)
 )

@@ -110,18 +110,28 @@ _FLOOR = re.compile(r"階|^[0-9０-９一二三四五六七八九十]+$")  # 二
 def places_generalised(japanese: str, home: frozenset[str] = frozenset()) -> str:
     """The text with each named place the visitor comes from or goes to said as 市外 (another
     city) or 海外 (a country), so that 名古屋から越してきた reads like 市外から越してきた whatever
-    the city. Places are pyopenjtalk's proper nouns of region (地域) followed by から, に or へ;
+    the city. Places are pyopenjtalk's proper nouns of region (地域) followed by から, に or へ, or
+    by の, one word and one of those (福岡の支店に → 市外に);
     `home` names this city (and 日本 is home too), which is never elsewhere."""
     import pyopenjtalk
 
     words = [(str(n["string"]), _place_kind(n, home)) for n in pyopenjtalk.run_frontend(japanese)]
+    following = [w for w, _ in words]
     for i, (word, kind) in enumerate(words):
-        suffix = words[i + 1][0] if i + 1 < len(words) and words[i + 1][0] in _MUNICIPAL_SUFFIXES else ""
-        after = words[i + 1 + len(suffix)][0] if i + 1 + len(suffix) < len(words) else ""
-        if kind and after in ("から", "に", "へ"):
-            # In the text as written: pyopenjtalk's words have Latin letters made full-width.
-            japanese = japanese.replace(word + suffix + after, kind + after, 1)  # 三鷹市から → 市外から
+        suffix = following[i + 1] if i + 1 < len(words) and following[i + 1] in _MUNICIPAL_SUFFIXES else ""
+        after = following[i + 1 + bool(suffix) :][:3]
+        if kind and after[:1] and after[0] in _DIRECTIONS:  # 名古屋から, 札幌に
+            said, direction = after[0], after[0]
+        elif kind and after[2:] and after[0] == "の" and after[2] in _DIRECTIONS:  # 福岡の支店に
+            said, direction = "".join(after), after[2]
+        else:
+            continue
+        # In the text as written: pyopenjtalk's words have Latin letters made full-width.
+        japanese = japanese.replace(word + suffix + said, kind + direction, 1)  # 福岡の支店に → 市外に
     return japanese
+
+
+_DIRECTIONS = ("から", "に", "へ")
 
 
 def _place_kind(node: Mapping[str, object], home: frozenset[str]) -> str:

@@ -114,6 +114,7 @@ def test_anything_else_is_handed_off(said: str) -> None:
             "ベビーカーで二階に上がりたい",
         ),  # 二階 is a place name to the dictionary
         ("大阪の住民票", "大阪の住民票"),  # not from or to
+        ("四月から福岡の支店に転勤になります", "四月から市外に転勤になります"),  # one word between
     ],
 )
 def test_places_a_visitor_comes_from_or_goes_to_read_as_elsewhere(said: str, read: str) -> None:
@@ -261,6 +262,7 @@ def test_a_list_or_a_sure_request_is_not_taken_for_alternatives() -> None:
         ("住民票…じゃなくて、戸籍のほうをお願いします", "family_register"),  # taken back
         ("コンビニで住民票取ろうとしたら、番号を3回間違えてロックされちゃって", "my_number_card"),  # tried
         ("コンビニで住民票を取ろうとしたらうまくいかなくて、こちらでも取れますか", "resident_certificate"),
+        ("住民票ができるのを待っている間に、トイレに行っておきたいのですが", "restroom"),
     ],
 )
 def test_a_procedure_mentioned_in_passing_is_not_the_request(said: str, expected: str) -> None:
