@@ -21,6 +21,7 @@ SETS = [
     "speech_utterances_set7.yaml",
     "speech_utterances_set8.yaml",
     "speech_utterances_set9.yaml",
+    "speech_utterances_set10.yaml",
 ]
 STYLES = {
     "polite", "casual", "kana", "romaji", "asr_error", "english_plain", "english_polite",
