@@ -156,12 +156,11 @@ def fit_with_site(known: Collection[str], site: Path | None = None, shipped: Pat
     why. Shipped examples that cannot be read raise ExamplesError, as `shipped_classifier` does."""
     if site is None:
         return Fitted(shipped_classifier(shipped))
-    base = load_examples(shipped)
     try:
         own = load_site_examples(site, known)
         if not own:
             return Fitted(shipped_classifier(shipped))
-        return Fitted(ExampleClassifier([*base, *own]), len(own))
+        return Fitted(ExampleClassifier([*load_examples(shipped), *own]), len(own))
     except Exception as exc:  # whatever a site's file holds, the robot goes on answering
         why = str(exc) if isinstance(exc, ExamplesError) else f"{site}: cannot learn its examples: {exc}"
         return Fitted(shipped_classifier(shipped), problem=f"{why}; using the shipped examples alone")
