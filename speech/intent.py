@@ -343,6 +343,7 @@ def _found(heard: _Heard, phrases: Iterable[_Phrase]) -> list[_Match]:
 # 戸籍), is not the request: its key is followed by one of these.
 _IN_PASSING = re.compile(
     r"^(o|wa|mo|wamo)?(dashita|dashimashita|teshutsushita|sumimashita|sunda|owata)(?!i)|^[a-z]{0,20}(maeni|aidani)"
+    r"|^(o|wa|mo|wamo)?dashite(kimashita|kita|ar|oi|ok)"  # 出してきました, 出してあります
     r"|^(a|e)?(janaku|dewanaku|chigau|chigaimashita)"
     r"|^(o|wa|ga)?[a-z]{0,6}otoshitara"  # 住民票を取ろうとしたら (an attempt, then the trouble)
 )
@@ -379,6 +380,7 @@ def _within(m: _Match, spans: list[tuple[int, int]]) -> bool:
 _EITHER_JA = re.compile(
     r"(?<!と)か[、,\s]*[^\s、,。]+?(?<!と)か(?=[、,\s。]|どっち|どちら|わから|分から|忘れ|聞いて|知ら)"
     r"|だっけ[、,\s]*[^\s、,。]+?だっけ"  # 住民票だっけ戸籍だっけ
+    r"|と[^\s、,。]+?[、,\s]*(?=どっち|どちら)"  # 住民票と戸籍謄本、どっちが要るのか
 )
 _EITHER_EN = re.compile(r"\bor\b")
 _UNSURE = re.compile(
@@ -397,8 +399,10 @@ def _alternatives(
 
 
 # "Where is it", said right after a facility: the visitor asks for that place, whatever else the
-# sentence mentions (介護保険の窓口は四階って…エレベーターってどっちですか).
+# sentence mentions (介護保険の窓口は四階って…エレベーターってどっちですか). English says it just before
+# ("…for my residence certificate, could you tell me where the toilets are?").
 _WHERE = re.compile(r"doko|dochi|dochira|where|whichway")
+_WHERE_BEFORE = re.compile(r"(where|whichway)(is|are|s)?(the|a|an)?$")
 
 
 def _following(m: _Match, heard: _Heard) -> str:
@@ -410,15 +414,22 @@ def _singled_out(
     heard: _Heard,
     after: re.Pattern[str],
     among: Iterable[str],
+    before: re.Pattern[str] | None = None,
 ) -> _Match | None:
-    """A target other than the best, heard exactly, that the words after it single out as what is
-    asked: a facility followed by a where-word, a procedure by "when I hand it in". Exactly, since a
-    near miss beside a where-word is too often another word (窓口どこ is not 出口)."""
+    """A target other than the best, heard exactly, that the words after it (or, in English, just
+    before it) single out as what is asked: a facility beside a where-word, a procedure followed by
+    "when I hand it in". Exactly, since a near miss beside a where-word is too often another word
+    (窓口どこ is not 出口)."""
     targets = frozenset(among)
     for _, _, target, m in ranked[1:]:
-        if target in targets and m.score == 100 and after.search(_following(m, heard)):
+        if target in targets and m.score == 100 and _asked(m, heard, after, before):
             return m
     return None
+
+
+def _asked(m: _Match, heard: _Heard, after: re.Pattern[str], before: re.Pattern[str] | None) -> bool:
+    preceding = heard.key[max(0, m.start - _FOLLOWING) : m.start]
+    return bool(after.search(_following(m, heard)) or (before and before.search(preceding)))
 
 
 @dataclass
@@ -466,7 +477,7 @@ class IntentMatcher:
         if alternatives:
             return Intent(candidates=alternatives, score=100.0, phrase="/".join(alternatives), either=True)
         best = (
-            _singled_out(ranked, heard, _WHERE, _FACILITIES)
+            _singled_out(ranked, heard, _WHERE, _FACILITIES, _WHERE_BEFORE)
             or _singled_out(ranked, heard, _TOPIC, self.knowledge.procedures)
             or ranked[0][3]
         )
