@@ -22,6 +22,7 @@ SETS = [
     "speech_utterances_set8.yaml",
     "speech_utterances_set9.yaml",
     "speech_utterances_set10.yaml",
+    "speech_utterances_set11.yaml",
 ]
 STYLES = {
     "polite", "casual", "kana", "romaji", "asr_error", "english_plain", "english_polite",
