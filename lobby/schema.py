@@ -12,7 +12,7 @@ import hmac
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, ClassVar, Literal, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -64,6 +64,16 @@ NEEDS_WINDOW = frozenset(
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    #: Larger payloads of this kind are rejected before parsing (`parse_payload`).
+    max_bytes: ClassVar[int] = MAX_PAYLOAD_BYTES
+
+
+class _Signed(_Payload):
+    """A payload only the server may send: `signature` is the HMAC-SHA256 (hex) of its other fields
+    (`signing_bytes`) with the secret the server and the robots share, so a robot obeys only the
+    server, whoever else can publish on the broker."""
+
+    signature: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
 class QueueEvent(_Payload):
@@ -225,8 +235,8 @@ _P = TypeVar("_P", bound=_Payload)
 
 def parse_payload(model: type[_P], raw: bytes | str) -> _P:
     """Parse any payload model, raising `PayloadError` with a one-line reason."""
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        raise PayloadError(f"payload too large: {len(raw)} bytes > {MAX_PAYLOAD_BYTES}")
+    if len(raw) > model.max_bytes:
+        raise PayloadError(f"payload too large: {len(raw)} bytes > {model.max_bytes}")
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -341,10 +351,8 @@ class RobotEvent(_Payload):
     accepted: bool | None = None
 
 
-class RobotCommand(_Payload):
-    """`robots/{robot}/commands`, QoS 1, from the staff dashboard. `signature` is the HMAC-SHA256 (hex)
-    of the command's other fields (`command_signing_bytes`) with the secret the server and the robot
-    share, so a robot obeys only the server, whoever else can publish on the broker."""
+class RobotCommand(_Signed):
+    """`robots/{robot}/commands`, QoS 1, from the staff dashboard; signed (`_Signed`)."""
 
     version: Literal[1] = 1
     id: Ident
@@ -353,7 +361,6 @@ class RobotCommand(_Payload):
     poi: Ident | None = None  # guide_to: where
     issued_by: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     issued_at: AwareDatetime
-    signature: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
 
     @model_validator(mode="after")
     def _guide_to_needs_a_place(self) -> RobotCommand:
@@ -362,24 +369,48 @@ class RobotCommand(_Payload):
         return self
 
 
-def command_signing_bytes(command: RobotCommand) -> bytes:
+#: What visitors said, as staff taught it (the dashboard allows 500 characters).
+ExampleText = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class SiteExamples(_Signed):
+    """`guide/examples`, QoS 1, retained, from the server: the intent examples staff taught from the
+    robots' unanswered questions (intent id → what visitors said), for every robot of the site to
+    learn on top of the ones it ships with (speech/examples.py). Signed (`_Signed`): what a robot
+    tells visitors is the server's to change."""
+
+    max_bytes: ClassVar[int] = 1024 * 1024  # ~4,000 taught sentences; a city hall teaches far fewer
+    version: Literal[1] = 1
+    site: Ident
+    updated_at: AwareDatetime
+    examples: dict[Ident, list[ExampleText]]
+
+
+_S = TypeVar("_S", bound=_Signed)
+
+
+def signing_bytes(payload: _Signed) -> bytes:
     """The canonical bytes that are signed: every field but the signature, keys sorted."""
-    fields = command.model_dump(mode="json", exclude={"signature"})
+    fields = payload.model_dump(mode="json", exclude={"signature"})
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def sign_command(command: RobotCommand, secret: bytes) -> RobotCommand:
-    mac = hmac.new(secret, command_signing_bytes(command), hashlib.sha256).hexdigest()
-    return command.model_copy(update={"signature": mac})
+def sign_payload(payload: _S, secret: bytes) -> _S:
+    mac = hmac.new(secret, signing_bytes(payload), hashlib.sha256).hexdigest()
+    return payload.model_copy(update={"signature": mac})
 
 
-def command_is_signed(command: RobotCommand, secret: bytes) -> bool:
-    """True only for a command signed with `secret` and not altered since."""
-    if command.signature is None:
+def payload_is_signed(payload: _Signed, secret: bytes) -> bool:
+    """True only for a payload signed with `secret` and not altered since."""
+    if payload.signature is None:
         return False
-    mac = hmac.new(secret, command_signing_bytes(command), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(mac, command.signature)
+    mac = hmac.new(secret, signing_bytes(payload), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(mac, payload.signature)
 
 
 def robot_topic(site: str, robot: str, kind: Literal["state", "telemetry", "events", "commands"]) -> str:
     return f"{TOPIC_ROOT}/{site}/robots/{robot}/{kind}"
+
+
+def examples_topic(site: str) -> str:
+    return f"{TOPIC_ROOT}/{site}/guide/examples"

@@ -14,14 +14,25 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from lobby.schema import QueueEvent, QueueStatus, RobotCommand, events_topic, robot_topic, status_topic
+from lobby.schema import (
+    QueueEvent,
+    QueueStatus,
+    RobotCommand,
+    events_topic,
+    examples_topic,
+    robot_topic,
+    sign_payload,
+    status_topic,
+)
 from lobby.settings import Settings
 from queue_bridge.bridge import Bridge, Rejected
+from queue_bridge.taught import site_examples
 
 log = logging.getLogger("lobby.mqtt")
 
@@ -119,8 +130,9 @@ class MqttBridge:
         self.connected.set()
         self.bridge.links["mqtt"] = True
         log.info("connected to MQTT %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
-        # Re-publish retained status: the broker may have restarted without persistence.
+        # Re-publish what is retained: the broker may have restarted without persistence.
         self.publish_statuses(self.bridge.statuses())
+        self.publish_examples()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected.clear()
@@ -203,6 +215,22 @@ class MqttBridge:
         )
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise CommandNotSent(f"MQTT publish failed: {mqtt.error_string(info.rc)}")
+
+    # -- taught examples out ----------------------------------------------------------------
+    def publish_examples(self) -> None:
+        """The site's taught examples, signed, retained: every robot of the site learns them now,
+        and a robot that connects later at once. Without a command secret nothing is sent, since
+        robots refuse what the server has not signed."""
+        if self.bridge.staff is None:
+            return
+        if self.settings.command_secret is None:
+            log.warning("LOBBY_COMMAND_SECRET is not set: the taught examples are not sent to the robots")
+            return
+        secret = self.settings.command_secret.get_secret_value().encode("utf-8")
+        payload = site_examples(self.bridge.site, self.bridge.staff.examples(), datetime.now(UTC))
+        self.client.publish(
+            examples_topic(self.site), sign_payload(payload, secret).model_dump_json(), qos=1, retain=True
+        )
 
     # -- status out -------------------------------------------------------------------------
     def publish_statuses(self, statuses: list[QueueStatus]) -> None:

@@ -29,6 +29,7 @@ from queue_bridge.fleet import map_pixel
 from queue_bridge.i18n import wait_text
 from queue_bridge.site import SiteConfig
 from queue_bridge.staff_store import AuditEntry, StoredEvent, TaughtExample, User
+from queue_bridge.taught import CLARIFY, HANDOFF, taught_table
 
 LANGS = ("ja", "en")
 
@@ -128,7 +129,7 @@ T: dict[str, dict[str, str]] = {
         "teach_clarify": "聞き返す（確認の質問をする）",
         "taught_as": "教えました: {name}",
         "taught": "教えた例文",
-        "taught_intro": "ロボットが答えられなかった質問（ロボットの記録の「未回答の質問」）に、来庁者が言いたかったことを教えると、ここに載ります。ロボットが覚えるのは、ダウンロードしたファイルをロボットに設置し（パラメータ site_examples_file）、再起動したときです。",
+        "taught_intro": "ロボットが答えられなかった質問（ロボットの記録の「未回答の質問」）に、来庁者が言いたかったことを教えると、ここに載ります。サーバーにつながっているロボットは、教えるとすぐに覚えます（数秒かかります）。つながっていないロボットには、ダウンロードしたファイルを設置して（パラメータ site_examples_file）再起動してください。",
         "taught_download": "例文ファイルをダウンロード（YAML）",
         "taught_none": "まだありません。",
         "said": "言葉",
@@ -235,7 +236,7 @@ T: dict[str, dict[str, str]] = {
         "teach_clarify": "ask a clarifying question",
         "taught_as": "Taught: {name}",
         "taught": "Taught examples",
-        "taught_intro": "What staff taught the robot from the unanswered questions in the robot log. The robot learns them once the downloaded file is installed on it (parameter site_examples_file) and it is restarted.",
+        "taught_intro": "What staff taught the robot from the unanswered questions in the robot log. Robots connected to the server learn them as soon as they are taught (within seconds). For a robot that is not, install the downloaded file on it (parameter site_examples_file) and restart it.",
         "taught_download": "Download the examples file (YAML)",
         "taught_none": "None yet.",
         "said": "Words",
@@ -601,8 +602,6 @@ def render_users(
 
 # -- teaching the robot ----------------------------------------------------------------------------
 
-#: The intents that are not a place, as the robot's examples name them (speech/examples.py).
-HANDOFF, CLARIFY = "handoff", "clarify"
 MAX_TAUGHT_TEXT = 500  # characters (the longest of the ~4,000 shipped examples has ~300)
 SPOKEN_LANGS = ("ja", "en", "ko")
 
@@ -737,22 +736,17 @@ def examples_yaml(
     """The taught examples in the robot's examples-file format (`examples:` intent id → utterances,
     see speech/examples.py), intents in the site's order, each one's utterances oldest first.
     Examples of an intent the site no longer has are left out (the robot would refuse the file)."""
-    order = [x.id for x in targets]
-    table: dict[str, list[str]] = {}
-    for x in sorted(examples, key=lambda e: e.id):
-        if x.target in order:
-            table.setdefault(x.target, []).append(x.text)
-    table = {k: table[k] for k in order if k in table}
-    stale = sorted({x.target for x in examples} - set(order))
+    table, stale = taught_table(examples, [x.id for x in targets])
     count = sum(len(v) for v in table.values())
     header = [
         f"# Intent examples taught by the staff of site {site} from the robot's unanswered questions.",
         f"# Downloaded from the staff dashboard at {now.isoformat(timespec='seconds')}: "
         f"{count} example{'' if count == 1 else 's'}.",
         "# The format of the robot's examples (speech/examples.yaml): intent id -> what visitors said.",
-        "# To install: copy this file to the robot, set the dialogue node's parameter site_examples_file",
-        "# to its path (launch/robot.yaml), and restart the robot. It learns these in addition to the",
-        "# examples it ships with; a file it cannot use is logged and left out.",
+        "# The robots connected to the server learn these as soon as they are taught (MQTT). For a robot",
+        "# that is not: copy this file to it, set the dialogue node's parameter site_examples_file to its",
+        "# path (launch/robot.yaml), and restart it. A robot learns these in addition to the examples it",
+        "# ships with; a file it cannot use is logged and left out.",
     ]
     if stale:
         header.append(f"# Left out (intents this site does not have): {', '.join(stale)}")

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from lobby.schema import CommandName, RobotCommand, sign_command
+from lobby.schema import CommandName, RobotCommand, sign_payload
 from lobby.settings import Settings
 from queue_bridge import auth, fleet, staff_page
 from queue_bridge.auth import LockoutPolicy, Role, Session
@@ -54,8 +54,9 @@ SECURITY_HEADERS = {
 }
 
 
-class CommandPublisher(Protocol):
+class RobotPublisher(Protocol):
     def publish_command(self, command: RobotCommand) -> None: ...
+    def publish_examples(self) -> None: ...
 
 
 class CommandRequest(BaseModel):
@@ -263,7 +264,7 @@ def add_staff_routes(app: FastAPI, bridge: Bridge, settings: Settings) -> None:
         t = now()
         if not fleet.is_online(view, t, offline_after):
             raise _Refused(409, f"{robot} is offline; the command was not sent")
-        publisher: CommandPublisher | None = getattr(request_app.state, "mqtt", None)
+        publisher: RobotPublisher | None = getattr(request_app.state, "mqtt", None)
         if publisher is None:
             raise _Refused(503, "no MQTT connection in this server; the command was not sent")
         cmd = RobotCommand(
@@ -274,7 +275,7 @@ def add_staff_routes(app: FastAPI, bridge: Bridge, settings: Settings) -> None:
             issued_by=session.username,
             issued_at=t,
         )
-        signed = sign_command(cmd, settings.command_secret.get_secret_value().encode("utf-8"))
+        signed = sign_payload(cmd, settings.command_secret.get_secret_value().encode("utf-8"))
         store.command_recorded(signed, "sent", t)  # before publishing: the reply may come at once
         try:
             publisher.publish_command(signed)
@@ -511,8 +512,13 @@ def add_staff_routes(app: FastAPI, bridge: Bridge, settings: Settings) -> None:
         return RedirectResponse(f"/staff?lang={lang}&note=sent", status_code=303, headers=SECURITY_HEADERS)
 
     # Teaching is an operator's job: it is part of running the robots day to day, like commanding
-    # them, and it changes no robot by itself (what is taught reaches a robot only when someone
-    # installs the downloaded file on it); every example taught or removed is in the audit log.
+    # them. What is taught or removed reaches the robots at once (signed, retained MQTT) and is in
+    # the audit log.
+    def send_examples(request_app: FastAPI) -> None:
+        publisher: RobotPublisher | None = getattr(request_app.state, "mqtt", None)
+        if publisher is not None:  # a broker that is down gets them on reconnecting
+            publisher.publish_examples()
+
     @app.post("/staff/examples", include_in_schema=False)
     async def teach(request: Request) -> Response:
         _token, session, form = await guard_form(request, Role.OPERATOR)
@@ -530,6 +536,7 @@ def add_staff_routes(app: FastAPI, bridge: Bridge, settings: Settings) -> None:
                 f"/staff?lang={lang}&note=taught_already", status_code=303, headers=SECURITY_HEADERS
             )
         store.audit(t, session.username, "example taught", f"{target}: {text}")
+        send_examples(request.app)
         log.info("%s taught an example for %s", session.username, target)
         return RedirectResponse(f"/staff?lang={lang}&note=taught", status_code=303, headers=SECURITY_HEADERS)
 
@@ -545,6 +552,7 @@ def add_staff_routes(app: FastAPI, bridge: Bridge, settings: Settings) -> None:
         if removed is None:
             return html(dashboard(lang, session, error=f"no taught example {example_id[:20]!r}"), 404)
         store.audit(now(), session.username, "example removed", f"{removed.target}: {removed.text}")
+        send_examples(request.app)
         log.info("%s removed the example %d (%s)", session.username, removed.id, removed.target)
         return RedirectResponse(
             f"/staff?lang={lang}&note=example_removed", status_code=303, headers=SECURITY_HEADERS

@@ -49,6 +49,7 @@ from lobby.schema import (
     RobotEvent,
     RobotState,
     SayRequest,
+    SiteExamples,
     SpeechTranscript,
     VisitorEvent,
     parse_payload,
@@ -410,8 +411,10 @@ class TelemetryNode(Node):
         self.state_sent_at = 0.0
         self.commands = self.create_publisher(String, "/robot/command", RELIABLE)
         self.statuses = self.create_publisher(String, "/queue/status", STATUS_LATCHED)
+        self.site_examples = self.create_publisher(String, "/dialogue/site_examples", LATCHED)
         self.link = RobotLink(
             settings, site, self.robot, self._on_command, self._on_status,
+            on_examples=self._on_examples,
             keepalive_s=int(p("keepalive_s", 5).value),
             max_age_s=float(p("command_max_age_s", 60.0).value),
             clock=lambda: datetime.now(UTC),
@@ -428,6 +431,9 @@ class TelemetryNode(Node):
 
     def _on_status(self, status: QueueStatus) -> None:
         self.statuses.publish(_string(status))
+
+    def _on_examples(self, examples: SiteExamples) -> None:
+        self.site_examples.publish(_string(examples))
 
     def _on_state(self, msg: String) -> None:
         try:

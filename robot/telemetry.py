@@ -9,7 +9,9 @@ Shell: `RobotLink`, a paho-mqtt 2.x client whose last will is the retained state
 "offline" (the broker publishes it when the robot vanishes: SIGKILL, power loss, a cable pulled,
 within 1.5 × keepalive at worst), that publishes retained state, ~1 Hz telemetry (QoS 0), events
 (QoS 1), verifies commands through the gate and mirrors every queue's retained status to a callback
-(the ROS node republishes it on /queue/status for the dialogue).
+(the ROS node republishes it on /queue/status for the dialogue), and the site's taught examples,
+once `check_examples` found them signed by the server, to another (republished on
+/dialogue/site_examples for the dialogue to learn).
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from lobby.schema import (
     RobotMode,
     RobotState,
     RobotTelemetry,
-    command_is_signed,
+    SiteExamples,
+    examples_topic,
     parse_payload,
+    payload_is_signed,
     robot_topic,
     status_topic,
 )
@@ -128,7 +132,7 @@ class CommandGate:
             return Verdict(
                 False, "no command secret configured on the robot: refusing all commands", cmd, cmd.id
             )
-        if not command_is_signed(cmd, self.secret):
+        if not payload_is_signed(cmd, self.secret):
             return Verdict(False, "bad or missing signature", cmd, cmd.id)
         age = now - cmd.issued_at
         if age > self.max_age or -age > self.max_age:
@@ -146,6 +150,22 @@ class CommandGate:
             len(self._seen) > self.remember or now - next(iter(self._seen.values())) > 2 * self.max_age
         ):
             self._seen.popitem(last=False)
+
+
+def check_examples(raw: bytes | str, site: str, secret: bytes | None) -> SiteExamples | str:
+    """The site's taught examples if the server signed them for this site, else why not (one line):
+    what a robot tells visitors changes only at the server's word, like a command."""
+    try:
+        examples = parse_payload(SiteExamples, raw)
+    except PayloadError as exc:
+        return f"invalid examples: {exc}"
+    if examples.site != site:
+        return f"examples for site {examples.site!r}, this is {site!r}"
+    if secret is None:
+        return "no command secret configured on the robot: refusing the taught examples"
+    if not payload_is_signed(examples, secret):
+        return "examples with a bad or missing signature"
+    return examples
 
 
 def _raw_id(raw: bytes | str) -> str | None:
@@ -171,6 +191,7 @@ class RobotLink:
         on_command: Callable[[RobotCommand], None],
         on_status: Callable[[QueueStatus], None] | None = None,
         on_refused: Callable[[RobotEvent], None] | None = None,
+        on_examples: Callable[[SiteExamples], None] | None = None,
         *,
         keepalive_s: int = 5,
         max_age_s: float = 60.0,
@@ -186,7 +207,8 @@ class RobotLink:
             log.error("LOBBY_COMMAND_SECRET is not set: every staff command will be refused")
         self.gate = CommandGate(robot, secret, max_age_s)
         self.on_command, self.on_status, self.on_refused = on_command, on_status, on_refused
-        self.rejected = 0  # invalid queue status payloads, counted for operators
+        self.on_examples = on_examples
+        self.rejected = 0  # invalid queue status and examples payloads, counted for operators
         self.connected = threading.Event()
         self._lock = threading.Lock()
         self._last_state: RobotState | None = None
@@ -248,6 +270,8 @@ class RobotLink:
         client.subscribe(robot_topic(self.site, self.robot, "commands"), qos=1)
         if self.on_status is not None:
             client.subscribe(status_topic(self.site, "+"), qos=1)
+        if self.on_examples is not None:
+            client.subscribe(examples_topic(self.site), qos=1)
         self.connected.set()
         log.info("connected to MQTT %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
         with self._lock:
@@ -263,6 +287,8 @@ class RobotLink:
         try:
             if msg.topic.endswith("/commands"):
                 self._command(bytes(msg.payload))
+            elif msg.topic == examples_topic(self.site):
+                self._examples(bytes(msg.payload))
             elif self.on_status is not None:
                 self._status(bytes(msg.payload))
         except Exception:  # a bad message must never kill the network thread
@@ -297,3 +323,12 @@ class RobotLink:
             return
         if status.site == self.site and self.on_status is not None:
             self.on_status(status)
+
+    def _examples(self, raw: bytes) -> None:
+        examples = check_examples(raw, self.site, self.gate.secret)
+        if isinstance(examples, str):
+            self.rejected += 1
+            log.warning("taught examples refused (%d payloads rejected so far): %s", self.rejected, examples)
+        elif self.on_examples is not None:
+            log.info("taught examples of %s received", examples.updated_at.isoformat(timespec="seconds"))
+            self.on_examples(examples)

@@ -10,15 +10,16 @@ with some confidence; otherwise the visitor is handed to staff as before.
 
 The examples are plain YAML (intent id → utterances); `bench/make_examples.py` builds the shipped
 file from the test sets. A site adds its own: staff teach the robot from its unanswered questions on
-the staff dashboard and download them in the same format (`/staff/examples.yaml`), and the robot
-learns them in addition to the shipped ones (`fit_with_site`).
+the staff dashboard, the server sends them to every robot of the site (signed, retained MQTT), and
+the robot learns them in addition to the shipped ones (`fit_with_site`); a robot off the network
+can be given them as a file in the same format (`/staff/examples.yaml`).
 """
 
 from __future__ import annotations
 
 import functools
 import unicodedata
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +66,12 @@ def load_examples(path: Path = EXAMPLES) -> list[Example]:
     table = raw.get("examples") if isinstance(raw, dict) else None
     if not isinstance(table, dict) or not all(isinstance(v, list) for v in table.values()):
         raise ExamplesError(f"{path}: expected 'examples:' mapping each intent id to a list of utterances")
+    return examples_of(table)
+
+
+def examples_of(table: Mapping[str, Sequence[object]]) -> list[Example]:
+    """The examples of a table of intent id → utterances (a file's `examples:`, or the site's taught
+    examples as they come from the server)."""
     return [Example(str(text), str(target)) for target, texts in table.items() for text in texts]
 
 
@@ -143,24 +150,31 @@ def unknown_targets(examples: Iterable[Example], known: Collection[str]) -> list
 def load_site_examples(path: Path, known: Collection[str]) -> list[Example]:
     """A site's own examples; ExamplesError when the file cannot be read or names an intent id
     that is not `known` (the site's procedures and facilities, HANDOFF and CLARIFY)."""
-    examples = load_examples(path)
+    return _checked(load_examples(path), known, str(path))
+
+
+def _checked(examples: list[Example], known: Collection[str], source: str) -> list[Example]:
     unknown = unknown_targets(examples, known)
     if unknown:
-        raise ExamplesError(f"{path}: intent ids this site does not have: {', '.join(unknown)}")
+        raise ExamplesError(f"{source}: intent ids this site does not have: {', '.join(unknown)}")
     return examples
 
 
-def fit_with_site(known: Collection[str], site: Path | None = None, shipped: Path = EXAMPLES) -> Fitted:
-    """The classifier of the shipped examples and, if given, the site's own. A site file that cannot
-    be used is left out, never fatal: the shipped classifier (cached) answers, and `problem` says
-    why. Shipped examples that cannot be read raise ExamplesError, as `shipped_classifier` does."""
+def fit_with_site(
+    known: Collection[str], site: Path | Sequence[Example] | None = None, shipped: Path = EXAMPLES
+) -> Fitted:
+    """The classifier of the shipped examples and, if given, the site's own (a file, or the examples
+    themselves). Site examples that cannot be used are left out, never fatal: the shipped classifier
+    (cached) answers, and `problem` says why. Shipped examples that cannot be read raise
+    ExamplesError, as `shipped_classifier` does."""
     if site is None:
         return Fitted(shipped_classifier(shipped))
+    source = str(site) if isinstance(site, Path) else "the taught examples"
     try:
-        own = load_site_examples(site, known)
+        own = _checked(load_examples(site) if isinstance(site, Path) else list(site), known, source)
         if not own:
             return Fitted(shipped_classifier(shipped))
         return Fitted(ExampleClassifier([*load_examples(shipped), *own]), len(own))
-    except Exception as exc:  # whatever a site's file holds, the robot goes on answering
-        why = str(exc) if isinstance(exc, ExamplesError) else f"{site}: cannot learn its examples: {exc}"
+    except Exception as exc:  # whatever a site's examples hold, the robot goes on answering
+        why = str(exc) if isinstance(exc, ExamplesError) else f"{source}: cannot learn them: {exc}"
         return Fitted(shipped_classifier(shipped), problem=f"{why}; using the shipped examples alone")

@@ -5,7 +5,8 @@
 
 - `listener`: an `AudioSource`, the `Endpointer` and a `Recognizer`; publishes what was heard.
 - `dialogue`: `Dialogue` with the latest `/queue/status` per queue; publishes `/dialogue/intent`
-  and the answer on `/speech/say`; appends questions it had to hand off (text only) to a log.
+  and the answer on `/speech/say`; appends questions it had to hand off (text only) to a log;
+  learns the site's taught examples from `/dialogue/site_examples` as they come.
 - `speaker`: a `Speaker` and an `AudioSink`; publishes `/speech/speaking` around each answer.
 
 Payloads are the versioned JSON of `lobby/schema.py` in std_msgs/String. Run one with
@@ -36,6 +37,7 @@ from lobby.schema import (
     PayloadError,
     QueueStatus,
     SayRequest,
+    SiteExamples,
     SpeechTranscript,
     parse_payload,
 )
@@ -43,8 +45,16 @@ from speech.asr import Transcript
 from speech.audio import Audio, AudioSource, MicrophoneSource, PushSource, WavFileSource
 from speech.dialogue import FILLER, Dialogue
 from speech.early import EarlyRecognizer
-from speech.examples import CLARIFY, EXAMPLES, HANDOFF, ExampleClassifier, ExamplesError, fit_with_site
-from speech.knowledge import Knowledge
+from speech.examples import (
+    CLARIFY,
+    EXAMPLES,
+    HANDOFF,
+    Example,
+    ExampleClassifier,
+    ExamplesError,
+    examples_of,
+    fit_with_site,
+)
 from speech.vad import Endpointer, Utterance
 
 log = logging.getLogger(__name__)
@@ -56,7 +66,7 @@ LATCHED = QoSProfile(
 )
 NEW_VISITOR_AFTER_S = 60.0  # silence this long: the next words are a new conversation
 FILLER_MIN_SPEECH_S = 0.6  # shorter sounds (a cough, a door) get no "はい。"
-P = TypeVar("P", QueueStatus, SpeechTranscript)
+P = TypeVar("P", QueueStatus, SpeechTranscript, SiteExamples)
 
 
 def _string(payload: Any) -> String:
@@ -157,7 +167,9 @@ class ListenerNode(Node):
 
 
 class DialogueNode(Node):
-    """`/speech/transcript` + `/queue/status` in; `/dialogue/intent` and `/speech/say` out."""
+    """`/speech/transcript` + `/queue/status` in; `/dialogue/intent` and `/speech/say` out. The
+    site's taught examples (`/dialogue/site_examples`, from the server via the telemetry node) are
+    learnt as they come, on top of the shipped ones."""
 
     def __init__(self) -> None:
         super().__init__("dialogue")
@@ -168,20 +180,20 @@ class DialogueNode(Node):
             str(self.declare_parameter("unanswered_log", "var/unanswered.jsonl").value)
         )
         _, knowledge = load_knowledge(site_file)
-        # The examples are fitted in the background (~3 s): the node answers from the phrases at
+        self.known = {*knowledge.procedures, *knowledge.facilities, HANDOFF, CLARIFY}
+        # The examples are fitted in the background (~10 s): the node answers from the phrases at
         # once, and stops at once on Ctrl-C, instead of after the fit.
         self.examples: ExampleClassifier | None = None
         self._new_dialogue: Callable[[], Dialogue] = lambda: Dialogue(knowledge, examples=self.examples)
         self.dialogue = self._new_dialogue()
-        examples_file = str(self.declare_parameter("examples_file", "").value)
-        # This site's own examples, taught by staff on the dashboard (its /staff/examples.yaml).
+        self.examples_file = Path(str(self.declare_parameter("examples_file", "").value) or EXAMPLES)
+        # This site's own examples as a file (the dashboard's /staff/examples.yaml), for a robot
+        # the server cannot reach; the server's, when they come, replace them.
         site_examples_file = str(self.declare_parameter("site_examples_file", "").value)
-        threading.Thread(
-            target=self._fit_examples,
-            args=(examples_file, site_examples_file, knowledge),
-            name="examples",
-            daemon=True,
-        ).start()
+        self._learning = threading.Condition()
+        self._to_learn: tuple[Path | list[Example] | None, str] | None = None
+        threading.Thread(target=self._learner, name="examples", daemon=True).start()
+        self._learn(Path(site_examples_file) if site_examples_file else None, site_examples_file)
         self.last_heard = 0.0
         self.statuses: dict[str, QueueStatus] = {}
         self.rejected = 0  # malformed payloads, counted for operators
@@ -189,27 +201,46 @@ class DialogueNode(Node):
         self.say = self.create_publisher(String, "/speech/say", RELIABLE)
         self.create_subscription(String, "/speech/transcript", self._on_transcript, RELIABLE)
         self.create_subscription(String, "/queue/status", self._on_status, LATCHED)
+        self.create_subscription(String, "/dialogue/site_examples", self._on_site_examples, LATCHED)
 
-    def _fit_examples(self, path: str, site_path: str, knowledge: Knowledge) -> None:
-        """The intent examples (an operator's file, else the shipped one) plus the site's own. A
-        site file that cannot be used is logged and left out; a main file that cannot be used is
+    def _on_site_examples(self, msg: String) -> None:
+        taught = self._parse(SiteExamples, msg, "/dialogue/site_examples")
+        if taught is not None:
+            source = f"taught, sent by the server at {taught.updated_at.isoformat(timespec='seconds')}"
+            self._learn(examples_of(taught.examples), source)
+
+    def _learn(self, site: Path | list[Example] | None, source: str) -> None:
+        """Fit again with these site examples, on the learner's thread. Only the latest request
+        waits: examples taught one after another cost one fit or two, not one each."""
+        with self._learning:
+            self._to_learn = (site, source)
+            self._learning.notify()
+
+    def _learner(self) -> None:
+        while True:
+            with self._learning:
+                self._learning.wait_for(lambda: self._to_learn is not None)
+                assert self._to_learn is not None
+                (site, source), self._to_learn = self._to_learn, None
+            self._fit_examples(site, source)
+
+    def _fit_examples(self, site: Path | list[Example] | None, source: str) -> None:
+        """The intent examples (an operator's file, else the shipped one) plus the site's own. Site
+        examples that cannot be used are logged and left out; a main file that cannot be used is
         logged and the robot goes on with the knowledge base's phrases alone."""
-        known = {*knowledge.procedures, *knowledge.facilities, HANDOFF, CLARIFY}
         try:
-            fitted = fit_with_site(
-                known, Path(site_path) if site_path else None, Path(path) if path else EXAMPLES
-            )
+            fitted = fit_with_site(self.known, site, self.examples_file)
         except ExamplesError as exc:
             self.get_logger().error(f"{exc}; answering from the knowledge base's phrases alone")
             return
         if fitted.problem:
             self.get_logger().error(f"site examples not used: {fitted.problem}")
-        unknown = fitted.classifier.targets - known
+        unknown = fitted.classifier.targets - self.known
         if unknown:
             self.get_logger().warning(f"intent examples name ids the site does not have: {sorted(unknown)}")
         self.examples = self.dialogue.examples = fitted.classifier  # the current visitor's dialogue too
-        own = f" + {fitted.site_examples} of the site's own from {site_path}" if fitted.site_examples else ""
-        self.get_logger().info(f"intent examples ready: {path or EXAMPLES}{own}")
+        own = f" + {fitted.site_examples} of the site's own ({source})" if fitted.site_examples else ""
+        self.get_logger().info(f"intent examples ready: {self.examples_file}{own}")
 
     def _parse(self, model: type[P], msg: String, topic: str) -> P | None:
         """The payload, or None after logging and counting why it was rejected."""

@@ -1,9 +1,11 @@
 """`lobby robot --sim` for real: runner, simulator, navigation, behaviour and telemetry nodes over ROS 2
 (DDS on loopback) and a real mosquitto. Signed commands obeyed and acknowledged, unsigned refused,
-queue status mirrored into ROS, Ctrl-C leaves no process, a killed robot shows offline by its will."""
+queue status mirrored into ROS, Ctrl-C leaves no process, a killed robot shows offline by its will,
+and what staff teach on the real `lobby server` learnt by the robot's dialogue as it runs."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,13 +16,32 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 rclpy = pytest.importorskip("rclpy")  # installed by requirements.txt; skipped only where ROS is absent
 from std_msgs.msg import String  # noqa: E402
 
-from lobby.schema import QueueStatus, RobotCommand, robot_topic, sign_command, status_topic  # noqa: E402
-from robot.nodes import STATUS_LATCHED  # noqa: E402
-from tests.support import Mosquitto, MqttProbe, site_yaml, wait_until  # noqa: E402
+from lobby.schema import (  # noqa: E402
+    QueueStatus,
+    RobotCommand,
+    SiteExamples,
+    examples_topic,
+    robot_topic,
+    sign_payload,
+    status_topic,
+)
+from robot.launch_spec import default_params_file  # noqa: E402
+from robot.nodes import RELIABLE, STATUS_LATCHED  # noqa: E402
+from tests.ros_support import spin_until  # noqa: E402
+from tests.support import (  # noqa: E402
+    BridgeProcess,
+    Mosquitto,
+    MqttProbe,
+    StaffClient,
+    add_staff_user_fast,
+    site_yaml,
+    wait_until,
+)
 from tests.test_robot_runner import group_members  # noqa: E402
 
 SECRET = "test-secret"
@@ -29,7 +50,9 @@ SECRET = "test-secret"
 class RobotRun:
     """`lobby robot` as a child process on its own site id and robot id."""
 
-    def __init__(self, env: dict[str, str], port: int, workdir: Path, *without: str) -> None:
+    def __init__(
+        self, env: dict[str, str], port: int, workdir: Path, *without: str, params: Path | None = None
+    ) -> None:
         self.site = f"t{uuid.uuid4().hex[:8]}"
         self.robot = f"r{uuid.uuid4().hex[:6]}"
         self.log = workdir / "robot.log"
@@ -37,6 +60,8 @@ class RobotRun:
                 "--site", str(site_yaml(workdir, self.site)), "--stop-timeout", "15"]  # fmt: skip
         for group in without:
             argv += ["--without", group]
+        if params is not None:
+            argv += ["--params", str(params)]
         child_env = {**env, "LOBBY_COMMAND_SECRET": SECRET, "LOBBY_ROBOT_ID": self.robot}
         self.proc = subprocess.Popen(
             argv, env=child_env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT
@@ -65,7 +90,7 @@ class RobotRun:
             id=uuid.uuid4().hex[:12], robot=self.robot, command=name,  # type: ignore[arg-type]
             issued_by="staff-test", issued_at=issued or datetime.now(UTC),
         )  # fmt: skip
-        return sign_command(cmd, SECRET.encode()) if signed else cmd
+        return sign_payload(cmd, SECRET.encode()) if signed else cmd
 
 
 def send(probe: MqttProbe, run: RobotRun, cmd: RobotCommand) -> dict[str, object]:
@@ -157,4 +182,94 @@ def test_a_robot_that_vanishes_is_shown_offline_by_its_last_will(
         assert "robot_telemetry exited with status -9" in run.log.read_text()
         assert group_members(set(run.pids().values())) == []
     finally:
+        run.close()
+
+
+# -- what staff teach on the server, the robot learns at once --------------------------------------------
+
+#: This city calls its long-term care counter ひだまり窓口: nothing the robot ships with knows it.
+HIDAMARI = [
+    "ひだまり窓口はどこですか",
+    "ひだまり窓口に行きたいです",
+    "ひだまり窓口で相談したい",
+    "ひだまりの窓口を探しています",
+    "ひだまり窓口ってどこにありますか",
+]
+QUESTION = "ひだまり窓口へはどう行けばいいですか"  # none of the taught sentences
+
+
+def _speech_from_topic(workdir: Path) -> Path:
+    """The robot's parameters with the listener on /audio/raw: there is no microphone here."""
+    params = yaml.safe_load(default_params_file().read_text(encoding="utf-8"))
+    params["speech_listener"]["ros__parameters"]["source"] = "topic"
+    path = workdir / "robot-params.yaml"
+    path.write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_what_staff_teach_on_the_server_the_robot_learns_without_a_restart(
+    ros_env: dict[str, str], mosquitto: Mosquitto, probe: MqttProbe, tmp_path: Path
+) -> None:
+    """The real server signs and retains the site's taught examples; the robot's telemetry node
+    checks the signature and hands them to the dialogue node, which learns them as it runs. A
+    forgery on the broker is refused and changes nothing."""
+    (tmp_path / "robot").mkdir()
+    (tmp_path / "server").mkdir()
+    params = _speech_from_topic(tmp_path)
+    run = RobotRun(ros_env, mosquitto.port, tmp_path / "robot", "perception,sim,navigation", params=params)
+    password = f"pw-{uuid.uuid4().int % 10**20}"
+    server = BridgeProcess(
+        mqtt_port=mosquitto.port, workdir=tmp_path / "server", site_id=run.site,
+        extra_env={"LOBBY_COMMAND_SECRET": SECRET, "LOBBY_STAFF_COOKIE_SECURE": "false"},
+    )  # fmt: skip
+    add_staff_user_fast(Path(server.env["LOBBY_STAFF_DB_PATH"]), "otto", "operator", password)
+    node = rclpy.create_node("test_teaching")
+    intents: list[dict[str, object]] = []
+    node.create_subscription(
+        String, "/dialogue/intent", lambda m: intents.append(json.loads(m.data)), RELIABLE
+    )
+    heard = node.create_publisher(String, "/speech/transcript", RELIABLE)
+    otto = None
+
+    def ask() -> dict[str, object]:
+        before = len(intents)
+        heard.publish(
+            String(data=json.dumps({"text": QUESTION, "lang": "ja", "duration_s": 2.5, "backend": "whisper"}))
+        )
+        spin_until(node, lambda: len(intents) > before, 60, "an answer")
+        return intents[-1]
+
+    def logged(text: str) -> bool:
+        return text in run.log.read_text(errors="replace")
+
+    try:
+        server.start()
+        spin_until(node, lambda: heard.get_subscription_count() > 0, 90, "the dialogue node")
+        spin_until(node, lambda: logged("intent examples ready"), 90, "the shipped examples")
+        assert ask()["procedure"] != "nursing_care"  # the shipped examples send the visitor elsewhere
+
+        otto = StaffClient(server.url)
+        assert otto.login("otto", password).status_code == 303
+        for text in HIDAMARI:
+            resp = otto.http.post(
+                "/staff/examples", data={"csrf": otto.csrf or "", "text": text, "target": "nursing_care"}
+            )
+            assert resp.status_code == 303, resp.text
+        spin_until(
+            node, lambda: logged(f"+ {len(HIDAMARI)} of the site's own (taught"), 120, "the taught examples"
+        )
+        answer = ask()
+        assert answer["procedure"] == "nursing_care" and isinstance(answer["guessed"], float)
+        assert "介護保険" in str(answer["answer"])
+
+        # Anyone who can publish on the broker could try to teach the robot: unsigned, it is refused.
+        forged = SiteExamples(site=run.site, updated_at=datetime.now(UTC), examples={"pension": HIDAMARI})
+        probe.client.publish(examples_topic(run.site), forged.model_dump_json(), qos=1, retain=True)
+        spin_until(node, lambda: logged("taught examples refused"), 30, "the forgery refused")
+        assert ask()["procedure"] == "nursing_care"
+    finally:
+        if otto is not None:
+            otto.close()
+        server.stop()
+        node.destroy_node()
         run.close()

@@ -1,4 +1,5 @@
-"""Fleet telemetry core, without a broker: payloads from the behaviour's state, command verification."""
+"""Fleet telemetry core, without a broker: payloads from the behaviour's state, command verification,
+the taught examples' check."""
 
 from __future__ import annotations
 
@@ -6,9 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lobby.schema import Pose2D, RobotCommand, RobotEvent, RobotState, parse_payload, sign_command
+from lobby.schema import (
+    Pose2D,
+    RobotCommand,
+    RobotEvent,
+    RobotState,
+    SiteExamples,
+    parse_payload,
+    sign_payload,
+)
 from robot.behaviour import BehaviourState, PublishEvent
-from robot.telemetry import CommandGate, event_payload, offline_payload, state_payload
+from robot.telemetry import CommandGate, check_examples, event_payload, offline_payload, state_payload
 
 NOW = datetime(2026, 4, 1, 0, 30, tzinfo=UTC)
 SECRET = b"shared-secret"
@@ -50,21 +59,21 @@ def test_event_payload_drops_non_identifier_procedures() -> None:
 @pytest.mark.parametrize(
     ("cmd", "secret", "now", "accepted", "reason"),
     [
-        (sign_command(command(), SECRET), SECRET, NOW, True, "ok"),
-        (sign_command(command(), SECRET), SECRET, NOW + timedelta(seconds=59), True, "ok"),
+        (sign_payload(command(), SECRET), SECRET, NOW, True, "ok"),
+        (sign_payload(command(), SECRET), SECRET, NOW + timedelta(seconds=59), True, "ok"),
         (command(), SECRET, NOW, False, "signature"),
-        (sign_command(command(), b"other"), SECRET, NOW, False, "signature"),
+        (sign_payload(command(), b"other"), SECRET, NOW, False, "signature"),
         (
-            sign_command(command(), SECRET).model_copy(update={"command": "resume"}),
+            sign_payload(command(), SECRET).model_copy(update={"command": "resume"}),
             SECRET,
             NOW,
             False,
             "signature",
         ),
-        (sign_command(command(), SECRET), SECRET, NOW + timedelta(seconds=61), False, "stale"),
-        (sign_command(command(), SECRET), SECRET, NOW - timedelta(seconds=61), False, "stale"),
-        (sign_command(command(robot="robot2"), SECRET), SECRET, NOW, False, "robot2"),
-        (sign_command(command(), SECRET), None, NOW, False, "no command secret"),
+        (sign_payload(command(), SECRET), SECRET, NOW + timedelta(seconds=61), False, "stale"),
+        (sign_payload(command(), SECRET), SECRET, NOW - timedelta(seconds=61), False, "stale"),
+        (sign_payload(command(robot="robot2"), SECRET), SECRET, NOW, False, "robot2"),
+        (sign_payload(command(), SECRET), None, NOW, False, "no command secret"),
     ],
     ids=[
         "signed",
@@ -91,7 +100,7 @@ def test_a_replayed_command_is_refused_and_forgeries_do_not_block_the_real_one()
     gate = CommandGate("robot1", SECRET)
     forged = command("c7")  # unsigned, same id as the real command to come
     assert not gate.check(raw(forged), NOW).accepted
-    real = sign_command(command("c7"), SECRET)
+    real = sign_payload(command("c7"), SECRET)
     assert gate.check(raw(real), NOW).accepted
     again = gate.check(raw(real), NOW + timedelta(seconds=1))
     assert not again.accepted and "replayed" in again.reason
@@ -104,3 +113,41 @@ def test_invalid_payloads_are_refused_with_the_id_when_there_is_one() -> None:
         not verdict.accepted and verdict.reason.startswith("invalid command") and verdict.command_id == "c8"
     )
     assert gate.check(b"not json", NOW).command_id is None
+
+
+def _taught(site: str = "demo", **examples: list[str]) -> SiteExamples:
+    return SiteExamples(
+        site=site, updated_at=NOW, examples=examples or {"nursing_care": ["ひだまり窓口はどこ"]}
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "secret", "why"),
+    [
+        (sign_payload(_taught(), b"other"), SECRET, "bad or missing signature"),
+        (_taught(), SECRET, "bad or missing signature"),
+        (sign_payload(_taught(), SECRET).model_copy(update={"examples": {"pension": ["x"]}}), SECRET, "signature"),
+        (sign_payload(_taught("elsewhere"), SECRET), SECRET, "for site 'elsewhere', this is 'demo'"),
+        (sign_payload(_taught(), SECRET), None, "no command secret"),
+        (b"{not json", SECRET, "invalid examples"),
+        (b'{"version": 1, "site": "demo", "updated_at": "2026-04-01T00:30:00Z", "examples": {"a b": ["x"]}}',
+         SECRET, "invalid examples"),
+        (b"x" * (SiteExamples.max_bytes + 1), SECRET, "payload too large"),
+    ],
+    ids=["other-secret", "unsigned", "altered", "other-site", "no-secret", "not-json", "bad-id", "too-large"],
+)  # fmt: skip
+def test_taught_examples_are_learnt_only_when_the_server_signed_them_for_this_site(
+    payload: SiteExamples | bytes, secret: bytes | None, why: str
+) -> None:
+    raw = payload if isinstance(payload, bytes) else payload.model_dump_json()
+    verdict = check_examples(raw, "demo", secret)
+    assert isinstance(verdict, str) and why in verdict and "\n" not in verdict
+
+
+def test_signed_taught_examples_for_this_site_are_passed_on_whole() -> None:
+    many = {"nursing_care": [f"ひだまり窓口 {i}" for i in range(2000)], "handoff": ["駐輪場の定期券"]}
+    signed = sign_payload(_taught(**many), SECRET)
+    raw = signed.model_dump_json().encode()
+    assert len(raw) > 4096  # far more than any event: examples have a limit of their own
+    verdict = check_examples(raw, "demo", SECRET)
+    assert isinstance(verdict, SiteExamples) and verdict.examples == many

@@ -72,18 +72,18 @@ def test_status_round_trips() -> None:
 def test_robot_commands_are_signed_and_tampering_is_detected() -> None:
     from datetime import UTC, datetime
 
-    from lobby.schema import RobotCommand, command_is_signed, parse_payload, sign_command
+    from lobby.schema import RobotCommand, parse_payload, payload_is_signed, sign_payload
 
     command = RobotCommand(
         id="c-1", robot="robot1", command="guide_to", poi="counter_shimin", issued_by="operator",
         issued_at=datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
     )  # fmt: skip
-    signed = sign_command(command, b"server secret")
-    assert command_is_signed(parse_payload(RobotCommand, signed.model_dump_json()), b"server secret")
-    assert not command_is_signed(signed, b"another secret") and not command_is_signed(
+    signed = sign_payload(command, b"server secret")
+    assert payload_is_signed(parse_payload(RobotCommand, signed.model_dump_json()), b"server secret")
+    assert not payload_is_signed(signed, b"another secret") and not payload_is_signed(
         command, b"server secret"
     )
-    assert not command_is_signed(signed.model_copy(update={"poi": "exit"}), b"server secret")
+    assert not payload_is_signed(signed.model_copy(update={"poi": "exit"}), b"server secret")
     with pytest.raises(PayloadError, match="guide_to needs a poi"):
         parse_payload(RobotCommand, signed.model_dump_json().replace('"counter_shimin"', "null"))
 

@@ -16,6 +16,7 @@ from speech.examples import (
     Example,
     ExampleClassifier,
     ExamplesError,
+    examples_of,
     fit_with_site,
     load_examples,
     shipped_classifier,
@@ -158,6 +159,20 @@ def test_a_site_examples_file_that_cannot_be_used_leaves_the_shipped_classifier(
     assert fitted.site_examples == 0
     assert fitted.problem is not None and why in fitted.problem and str(path) in fitted.problem
     assert "\n" not in fitted.problem  # one line for the log
+
+
+def test_taught_examples_as_they_come_from_the_server_are_learnt_like_the_file() -> None:
+    """The dialogue node learns what the server sends (speech/nodes.py) without any file."""
+    sent = {"nursing_care": HIDAMARI, HANDOFF: ["駐輪場の定期券を買いたい"]}
+    fitted = fit_with_site(KNOWN, examples_of(sent))
+    assert fitted.problem is None and fitted.site_examples == len(HIDAMARI) + 1
+    assert fitted.classifier.guess("ひだまり窓口へはどう行けばいいですか").target == "nursing_care"
+    refused = fit_with_site(KNOWN, examples_of({"parking_lot": ["where do I park"]}))
+    assert refused.classifier is shipped_classifier() and refused.site_examples == 0
+    assert refused.problem == (
+        "the taught examples: intent ids this site does not have: parking_lot; using the shipped examples alone"
+    )
+    assert fit_with_site(KNOWN, []).classifier is shipped_classifier()  # all removed: the shipped ones
 
 
 def test_no_site_examples_or_an_empty_download_is_the_shipped_classifier(tmp_path: Path) -> None:

@@ -19,7 +19,14 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from lobby.schema import RobotCommand, command_is_signed, robot_topic
+from lobby.schema import (
+    RobotCommand,
+    SiteExamples,
+    examples_topic,
+    parse_payload,
+    payload_is_signed,
+    robot_topic,
+)
 from lobby.settings import Settings
 from queue_bridge.server import build_app
 from queue_bridge.site import load_site
@@ -376,8 +383,8 @@ def test_robot_is_listed_and_a_signed_command_reaches_it_and_is_acknowledged(
         cmd = RobotCommand.model_validate(received)
         assert cmd.id == cid and cmd.command == "guide_to" and cmd.poi == "information_desk"
         assert cmd.issued_by == "otto"
-        assert command_is_signed(cmd, server.secret.encode())
-        assert not command_is_signed(cmd, b"another secret")
+        assert payload_is_signed(cmd, server.secret.encode())
+        assert not payload_is_signed(cmd, b"another secret")
         assert otto.robots()["robot1"]["pending_commands"][0]["id"] == cid
         assert otto.http.get(f"/api/v1/commands/{cid}").json()["status"] == "sent"
         robot.event("command_ack", command_id=cid, accepted=True)
@@ -683,6 +690,42 @@ def test_an_operator_teaches_the_robot_what_an_unanswered_question_meant(
         assert question in viewer_page.split("id='h-taught'")[1] and "/staff/examples.yaml" in viewer_page
         assert "class='teach'" not in viewer_page and "/delete'" not in viewer_page
         vera.close()
+    finally:
+        otto.close()
+
+
+def _retained_examples(server: Server) -> SiteExamples:
+    """The taught examples a robot connecting now would get first: the retained message."""
+    topic = examples_topic(server.site)
+    probe = MqttProbe(server.mqtt_port)
+    try:
+        probe.subscribe(topic)
+        return parse_payload(SiteExamples, json.dumps(probe.next_json(topic, 10)))
+    finally:
+        probe.close()
+
+
+def test_what_is_taught_or_removed_is_sent_to_the_robots_signed_and_retained(server: Server) -> None:
+    words = f"ぽかぽか広場はどこ {secrets.token_hex(3)}"
+    otto = server.client("otto")
+
+    def taught() -> list[str]:
+        return _retained_examples(server).examples.get("information_desk", [])
+
+    try:
+        assert _teach(otto, words, "information_desk").status_code == 303
+        wait_until(lambda: words in taught(), 10, "the taught example on the broker")
+        sent = _retained_examples(server)
+        assert sent.site == server.site and payload_is_signed(sent, server.secret.encode())
+        assert not payload_is_signed(sent, b"another secret")
+        page = otto.http.get("/staff").text.split("id='h-taught'")[1]
+        row = re.search(rf"<tr id='example-(\d+)'>(?:(?!</tr>).)*{re.escape(words)}", page)
+        assert row
+        resp = otto.http.post(f"/staff/examples/{row.group(1)}/delete", data={"csrf": otto.csrf or ""})
+        assert resp.status_code == 303
+        wait_until(lambda: words not in taught(), 10, "the removal on the broker")
+        gone = _retained_examples(server)
+        assert payload_is_signed(gone, server.secret.encode()) and gone.updated_at >= sent.updated_at
     finally:
         otto.close()
 
