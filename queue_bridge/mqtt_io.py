@@ -227,7 +227,11 @@ class MqttBridge:
             log.warning("LOBBY_COMMAND_SECRET is not set: the taught examples are not sent to the robots")
             return
         secret = self.settings.command_secret.get_secret_value().encode("utf-8")
-        payload = site_examples(self.bridge.site, self.bridge.staff.examples(), datetime.now(UTC))
+        try:
+            payload = site_examples(self.bridge.site, self.bridge.staff.examples(), datetime.now(UTC))
+        except ValueError as exc:  # e.g. an intent id of the site file that is no identifier
+            log.error("cannot send the taught examples to the robots: %s", " ".join(str(exc).split()))
+            return
         self.client.publish(
             examples_topic(self.site), sign_payload(payload, secret).model_dump_json(), qos=1, retain=True
         )
