@@ -384,7 +384,7 @@ _EITHER_JA = re.compile(
 )
 _EITHER_EN = re.compile(r"\bor\b")
 _UNSURE = re.compile(
-    r"わから|分から|忘れ|どっち|どちらか|聞いてな|知らな|だっけ|\bwhich\b|not sure|don't know|forgot"
+    r"わから|分から|忘れ|どっち|どちらか|聞いてな|知らな|だっけ|\bwhich\b|not sure|don't know|forgot|forget"
 )
 
 

@@ -104,6 +104,7 @@ def is_japanese(text: str) -> bool:
 # Suffixes that make a place name a municipality or prefecture (三鷹市, 鹿児島県); 東京駅 is not one.
 _MUNICIPAL_SUFFIXES = frozenset("市県区町村府都州")
 _COUNTRY, _ELSEWHERE = "海外", "市外"
+_WARD_TO_WARD = re.compile(r"[一-龥ぁ-んァ-ヶー]{1,6}区から[一-龥ぁ-んァ-ヶー]{1,6}区(へ|に)")
 _FLOOR = re.compile(r"階|^[0-9０-９一二三四五六七八九十]+$")  # 二階 is a place name to the dictionary
 
 
@@ -112,9 +113,11 @@ def places_generalised(japanese: str, home: frozenset[str] = frozenset()) -> str
     city) or 海外 (a country), so that 名古屋から越してきた reads like 市外から越してきた whatever
     the city. Places are pyopenjtalk's proper nouns of region (地域) followed by から, に or へ, or
     by の, one word and one of those (福岡の支店に → 市外に);
-    `home` names this city (and 日本 is home too), which is never elsewhere."""
+    `home` names this city (and 日本 is home too), which is never elsewhere. From one ward to another
+    (北区から南区へ) is within the city: 市内で."""
     import pyopenjtalk
 
+    japanese = _WARD_TO_WARD.sub("市内で", japanese)  # 北区から南区へ移りました: a move between wards
     words = [(str(n["string"]), _place_kind(n, home)) for n in pyopenjtalk.run_frontend(japanese)]
     following = [w for w, _ in words]
     for i, (word, kind) in enumerate(words):

@@ -115,6 +115,7 @@ def test_anything_else_is_handed_off(said: str) -> None:
         ),  # 二階 is a place name to the dictionary
         ("大阪の住民票", "大阪の住民票"),  # not from or to
         ("四月から福岡の支店に転勤になります", "四月から市外に転勤になります"),  # one word between
+        ("北区から南区へ移りました", "市内で移りました"),  # from one ward to another: within the city
     ],
 )
 def test_places_a_visitor_comes_from_or_goes_to_read_as_elsewhere(said: str, read: str) -> None:
@@ -239,6 +240,8 @@ def test_a_broken_guide_section_is_reported_by_key() -> None:
         ("住民票だったか印鑑証明だったか忘れちゃって", {"resident_certificate", "seal_registration"}),
         ("I need proof of income or a residence certificate, I don't know which", {"tax_certificate", "resident_certificate"}),
         ("本籍が載ってるやつ欲しいんだけど、住民票だっけ戸籍だっけ", {"resident_certificate", "family_register"}),
+        ("住民票と戸籍謄本、どっちが要るのか分からないんです", {"resident_certificate", "family_register"}),
+        ("所得証明か住民票か、どっち出せばええんやろ", {"tax_certificate", "resident_certificate"}),
     ],
 )  # fmt: skip
 def test_two_procedures_said_as_alternatives_ask_between_them(said: str, candidates: set[str]) -> None:
@@ -263,6 +266,9 @@ def test_a_list_or_a_sure_request_is_not_taken_for_alternatives() -> None:
         ("コンビニで住民票取ろうとしたら、番号を3回間違えてロックされちゃって", "my_number_card"),  # tried
         ("コンビニで住民票を取ろうとしたらうまくいかなくて、こちらでも取れますか", "resident_certificate"),
         ("住民票ができるのを待っている間に、トイレに行っておきたいのですが", "restroom"),
+        ("転入届は出してきましたので、次は国保の手続きをお願いします", "health_insurance"),
+        # In English the where-word comes first.
+        ("While I wait for my residence certificate, could you tell me where the toilets are?", "restroom"),
     ],
 )
 def test_a_procedure_mentioned_in_passing_is_not_the_request(said: str, expected: str) -> None:
