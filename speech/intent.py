@@ -376,15 +376,16 @@ def _within(m: _Match, spans: list[tuple[int, int]]) -> bool:
 
 # Two procedures said as alternatives the visitor cannot choose between (戸籍か住民票かわからなくて,
 # "proof of income or address, I don't know which"): ask between them.
-# Each か ends an alternative (not とか, which lists; not the か of わからない).
+# Each か ends an alternative (not とか, which lists; not the か of わからない); an alternative may
+# be English words (印鑑証明かincome certificateか).
 _EITHER_JA = re.compile(
-    r"(?<!と)か[、,\s]*[^\s、,。]+?(?<!と)か(?=[、,\s。]|どっち|どちら|わから|分から|忘れ|聞いて|知ら)"
+    r"(?<!と)か[、,\s]*(?:[^\s、,。]|(?<=[a-z])\s(?=[a-z]))+?(?<!と)か(?=[、,\s。]|どっち|どちら|わから|分から|忘れ|聞いて|知ら)"
     r"|だっけ[、,\s]*[^\s、,。]+?だっけ"  # 住民票だっけ戸籍だっけ
     r"|と[^\s、,。]+?[、,\s]*(?=どっち|どちら)"  # 住民票と戸籍謄本、どっちが要るのか
 )
 _EITHER_EN = re.compile(r"\bor\b")
 _UNSURE = re.compile(
-    r"わから|分から|忘れ|どっち|どちらか|聞いてな|知らな|だっけ|\bwhich\b|not sure|don't know|forgot|forget"
+    r"わから|分から|忘れ|どっち|どちらか|聞いてな|聞いてこな|知らな|だっけ|\bwhich\b|not sure|don't know|forgot|forget"
 )
 
 

@@ -111,8 +111,8 @@ _FLOOR = re.compile(r"階|^[0-9０-９一二三四五六七八九十]+$")  # 二
 def places_generalised(japanese: str, home: frozenset[str] = frozenset()) -> str:
     """The text with each named place the visitor comes from or goes to said as 市外 (another
     city) or 海外 (a country), so that 名古屋から越してきた reads like 市外から越してきた whatever
-    the city. Places are pyopenjtalk's proper nouns of region (地域) followed by から, に or へ, or
-    by の, one word and one of those (福岡の支店に → 市外に);
+    the city. Places are pyopenjtalk's proper nouns of region (地域) followed by から, に or へ, by
+    を離れ (仙台を離れて → 市外を離れて), or by の, one word and one of those (福岡の支店に → 市外に);
     `home` names this city (and 日本 is home too), which is never elsewhere. From one ward to another
     (北区から南区へ) is within the city: 市内で."""
     import pyopenjtalk
@@ -125,6 +125,8 @@ def places_generalised(japanese: str, home: frozenset[str] = frozenset()) -> str
         after = following[i + 1 + bool(suffix) :][:3]
         if kind and after[:1] and after[0] in _DIRECTIONS:  # 名古屋から, 札幌に
             said, direction = after[0], after[0]
+        elif kind and after[1:] and after[0] == "を" and after[1].startswith("離"):  # 仙台を離れて
+            said, direction = "を", "を"
         elif kind and after[2:] and after[0] == "の" and after[2] in _DIRECTIONS:  # 福岡の支店に
             said, direction = "".join(after), after[2]
         else:

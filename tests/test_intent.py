@@ -116,6 +116,7 @@ def test_anything_else_is_handed_off(said: str) -> None:
         ("大阪の住民票", "大阪の住民票"),  # not from or to
         ("四月から福岡の支店に転勤になります", "四月から市外に転勤になります"),  # one word between
         ("北区から南区へ移りました", "市内で移りました"),  # from one ward to another: within the city
+        ("主人の転勤で仙台を離れて", "主人の転勤で市外を離れて"),  # left a place: came from elsewhere
     ],
 )
 def test_places_a_visitor_comes_from_or_goes_to_read_as_elsewhere(said: str, read: str) -> None:
@@ -242,6 +243,8 @@ def test_a_broken_guide_section_is_reported_by_key() -> None:
         ("本籍が載ってるやつ欲しいんだけど、住民票だっけ戸籍だっけ", {"resident_certificate", "family_register"}),
         ("住民票と戸籍謄本、どっちが要るのか分からないんです", {"resident_certificate", "family_register"}),
         ("所得証明か住民票か、どっち出せばええんやろ", {"tax_certificate", "resident_certificate"}),
+        ("印鑑証明かincome certificateか、どっちか忘れちゃって", {"seal_registration", "tax_certificate"}),
+        ("印鑑証明なのか住民票なのか、ちゃんと聞いてこなかった", {"seal_registration", "resident_certificate"}),
     ],
 )  # fmt: skip
 def test_two_procedures_said_as_alternatives_ask_between_them(said: str, candidates: set[str]) -> None:
