@@ -181,7 +181,7 @@ class DialogueNode(Node):
         )
         _, knowledge = load_knowledge(site_file)
         self.known = {*knowledge.procedures, *knowledge.facilities, HANDOFF, CLARIFY}
-        # The examples are fitted in the background (~10 s): the node answers from the phrases at
+        # The examples are fitted in the background (~7 s): the node answers from the phrases at
         # once, and stops at once on Ctrl-C, instead of after the fit.
         self.examples: ExampleClassifier | None = None
         self._new_dialogue: Callable[[], Dialogue] = lambda: Dialogue(knowledge, examples=self.examples)

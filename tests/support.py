@@ -427,3 +427,15 @@ def start_robot_process(port: int, site: str, robot: str) -> subprocess.Popen[st
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "up"
     return proc
+
+
+#: This city calls its long-term care counter ひだまり窓口: nothing the robot ships with knows it.
+#: What staff teach it in the tests of the site's own examples, and a question none of them is.
+HIDAMARI = [
+    "ひだまり窓口はどこですか",
+    "ひだまり窓口に行きたいです",
+    "ひだまり窓口で相談したい",
+    "ひだまりの窓口を探しています",
+    "ひだまり窓口ってどこにありますか",
+]
+HIDAMARI_QUESTION = "ひだまり窓口へはどう行けばいいですか"

@@ -34,6 +34,8 @@ from robot.launch_spec import default_params_file  # noqa: E402
 from robot.nodes import RELIABLE, STATUS_LATCHED  # noqa: E402
 from tests.ros_support import spin_until  # noqa: E402
 from tests.support import (  # noqa: E402
+    HIDAMARI,
+    HIDAMARI_QUESTION,
     BridgeProcess,
     Mosquitto,
     MqttProbe,
@@ -187,16 +189,6 @@ def test_a_robot_that_vanishes_is_shown_offline_by_its_last_will(
 
 # -- what staff teach on the server, the robot learns at once --------------------------------------------
 
-#: This city calls its long-term care counter ひだまり窓口: nothing the robot ships with knows it.
-HIDAMARI = [
-    "ひだまり窓口はどこですか",
-    "ひだまり窓口に行きたいです",
-    "ひだまり窓口で相談したい",
-    "ひだまりの窓口を探しています",
-    "ひだまり窓口ってどこにありますか",
-]
-QUESTION = "ひだまり窓口へはどう行けばいいですか"  # none of the taught sentences
-
 
 def _speech_from_topic(workdir: Path) -> Path:
     """The robot's parameters with the listener on /audio/raw: there is no microphone here."""
@@ -234,7 +226,11 @@ def test_what_staff_teach_on_the_server_the_robot_learns_without_a_restart(
     def ask() -> dict[str, object]:
         before = len(intents)
         heard.publish(
-            String(data=json.dumps({"text": QUESTION, "lang": "ja", "duration_s": 2.5, "backend": "whisper"}))
+            String(
+                data=json.dumps(
+                    {"text": HIDAMARI_QUESTION, "lang": "ja", "duration_s": 2.5, "backend": "whisper"}
+                )
+            )
         )
         spin_until(node, lambda: len(intents) > before, 60, "an answer")
         return intents[-1]

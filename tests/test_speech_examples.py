@@ -22,6 +22,7 @@ from speech.examples import (
     shipped_classifier,
 )
 from speech.knowledge import load_knowledge
+from tests.support import HIDAMARI, HIDAMARI_QUESTION
 
 SITE, KNOWLEDGE = load_knowledge()
 KNOWN = {*KNOWLEDGE.procedures, *KNOWLEDGE.facilities, HANDOFF, CLARIFY}
@@ -103,15 +104,6 @@ def test_remarks_that_are_no_counters_business_are_still_handed_off(text: str) -
 
 # -- a site's own examples, taught by staff ---------------------------------------------------------
 
-#: This city calls its long-term care counter ひだまり窓口: nothing the robot ships with knows it.
-HIDAMARI = [
-    "ひだまり窓口はどこですか",
-    "ひだまり窓口に行きたいです",
-    "ひだまり窓口で相談したい",
-    "ひだまりの窓口を探しています",
-    "ひだまり窓口ってどこにありますか",
-]
-
 
 def _site_file(tmp_path: Path, taught: list[tuple[str, str]]) -> Path:
     """The file staff download from the dashboard (the server's own renderer), for the robot."""
@@ -125,7 +117,7 @@ def _site_file(tmp_path: Path, taught: list[tuple[str, str]]) -> Path:
 
 
 def test_a_sites_own_examples_teach_the_robot_what_the_shipped_ones_do_not(tmp_path: Path) -> None:
-    new = "ひだまり窓口へはどう行けばいいですか"  # none of the taught sentences
+    new = HIDAMARI_QUESTION
     shipped = Dialogue(KNOWLEDGE, examples=shipped_classifier()).respond(new, "ja")
     assert shipped.procedure != "nursing_care"  # the shipped examples alone send the visitor elsewhere
     fitted = fit_with_site(KNOWN, _site_file(tmp_path, [(t, "nursing_care") for t in HIDAMARI]))
@@ -166,7 +158,7 @@ def test_taught_examples_as_they_come_from_the_server_are_learnt_like_the_file()
     sent = {"nursing_care": HIDAMARI, HANDOFF: ["駐輪場の定期券を買いたい"]}
     fitted = fit_with_site(KNOWN, examples_of(sent))
     assert fitted.problem is None and fitted.site_examples == len(HIDAMARI) + 1
-    assert fitted.classifier.guess("ひだまり窓口へはどう行けばいいですか").target == "nursing_care"
+    assert fitted.classifier.guess(HIDAMARI_QUESTION).target == "nursing_care"
     refused = fit_with_site(KNOWN, examples_of({"parking_lot": ["where do I park"]}))
     assert refused.classifier is shipped_classifier() and refused.site_examples == 0
     assert refused.problem == (
