@@ -15,6 +15,7 @@ Payloads are the versioned JSON of `lobby/schema.py` in std_msgs/String. Run one
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -64,6 +65,7 @@ RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(
     depth=50, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
 )
+LEARNING_NICENESS = 10  # for the thread that fits the intent examples (Linux: per thread)
 NEW_VISITOR_AFTER_S = 60.0  # silence this long: the next words are a new conversation
 FILLER_MIN_SPEECH_S = 0.6  # shorter sounds (a cough, a door) get no "はい。"
 P = TypeVar("P", QueueStatus, SpeechTranscript, SiteExamples)
@@ -217,6 +219,10 @@ class DialogueNode(Node):
             self._learning.notify()
 
     def _learner(self) -> None:
+        # Fitting is background work (~7 s of a core): at a lower priority, the robot's listening,
+        # answering and speaking go first, at start-up and when staff teach mid-conversation.
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LEARNING_NICENESS)
         while True:
             with self._learning:
                 self._learning.wait_for(lambda: self._to_learn is not None)
