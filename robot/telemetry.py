@@ -152,9 +152,13 @@ class CommandGate:
             self._seen.popitem(last=False)
 
 
-def check_examples(raw: bytes | str, site: str, secret: bytes | None) -> SiteExamples | str:
-    """The site's taught examples if the server signed them for this site, else why not (one line):
-    what a robot tells visitors changes only at the server's word, like a command."""
+def check_examples(
+    raw: bytes | str, site: str, secret: bytes | None, learnt_at: datetime | None = None
+) -> SiteExamples | str:
+    """The site's taught examples if the server signed them for this site and they are not older
+    than those learnt at `learnt_at`, else why not (one line): what a robot tells visitors changes
+    only at the server's word, like a command, and an old signed message replayed on the broker
+    cannot bring back what staff removed since."""
     try:
         examples = parse_payload(SiteExamples, raw)
     except PayloadError as exc:
@@ -165,6 +169,8 @@ def check_examples(raw: bytes | str, site: str, secret: bytes | None) -> SiteExa
         return "no command secret configured on the robot: refusing the taught examples"
     if not payload_is_signed(examples, secret):
         return "examples with a bad or missing signature"
+    if learnt_at is not None and examples.updated_at < learnt_at:
+        return f"examples of {examples.updated_at.isoformat()}, older than those learnt ({learnt_at.isoformat()})"
     return examples
 
 
@@ -208,6 +214,7 @@ class RobotLink:
         self.gate = CommandGate(robot, secret, max_age_s)
         self.on_command, self.on_status, self.on_refused = on_command, on_status, on_refused
         self.on_examples = on_examples
+        self._examples_at: datetime | None = None  # when the server made the examples last passed on
         self.rejected = 0  # invalid queue status and examples payloads, counted for operators
         self.connected = threading.Event()
         self._lock = threading.Lock()
@@ -325,10 +332,11 @@ class RobotLink:
             self.on_status(status)
 
     def _examples(self, raw: bytes) -> None:
-        examples = check_examples(raw, self.site, self.gate.secret)
+        examples = check_examples(raw, self.site, self.gate.secret, self._examples_at)
         if isinstance(examples, str):
             self.rejected += 1
             log.warning("taught examples refused (%d payloads rejected so far): %s", self.rejected, examples)
         elif self.on_examples is not None:
+            self._examples_at = examples.updated_at
             log.info("taught examples of %s received", examples.updated_at.isoformat(timespec="seconds"))
             self.on_examples(examples)

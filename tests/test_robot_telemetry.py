@@ -144,6 +144,13 @@ def test_taught_examples_are_learnt_only_when_the_server_signed_them_for_this_si
     assert isinstance(verdict, str) and why in verdict and "\n" not in verdict
 
 
+def test_older_taught_examples_than_those_learnt_are_refused() -> None:
+    raw = sign_payload(_taught(), SECRET).model_dump_json()
+    assert isinstance(check_examples(raw, "demo", SECRET, learnt_at=NOW), SiteExamples)  # the same again
+    verdict = check_examples(raw, "demo", SECRET, learnt_at=NOW + timedelta(seconds=1))
+    assert isinstance(verdict, str) and "older than those learnt" in verdict
+
+
 def test_signed_taught_examples_for_this_site_are_passed_on_whole() -> None:
     many = {"nursing_care": [f"ひだまり窓口 {i}" for i in range(2000)], "handoff": ["駐輪場の定期券"]}
     signed = sign_payload(_taught(**many), SECRET)
