@@ -172,7 +172,9 @@ def fit_with_site(
         return Fitted(shipped_classifier(shipped))
     source = str(site) if isinstance(site, Path) else "the taught examples"
     try:
-        own = _checked(load_examples(site) if isinstance(site, Path) else list(site), known, source)
+        own = (
+            load_site_examples(site, known) if isinstance(site, Path) else _checked(list(site), known, source)
+        )
         if not own:
             return Fitted(shipped_classifier(shipped))
         return Fitted(ExampleClassifier([*load_examples(shipped), *own]), len(own))
