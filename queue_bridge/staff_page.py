@@ -29,7 +29,7 @@ from queue_bridge.fleet import map_pixel
 from queue_bridge.i18n import wait_text
 from queue_bridge.site import SiteConfig
 from queue_bridge.staff_store import AuditEntry, StoredEvent, TaughtExample, User
-from queue_bridge.taught import CLARIFY, HANDOFF, taught_table
+from queue_bridge.taught import CLARIFY, HANDOFF, guide_places, taught_table
 
 LANGS = ("ja", "en")
 
@@ -623,14 +623,11 @@ def teach_targets(site: SiteConfig) -> list[TeachTarget]:
     """Every procedure and facility of the site's `guide:` section by name (in the site file's
     order), then "hand off to staff" and "ask a clarifying question". The bridge does not validate
     the guide (the robot does), so an entry without names is offered by its id."""
-    guide = site.guide or {}
     out: list[TeachTarget] = []
-    for group in ("procedures", "facilities"):
-        entries = guide.get(group)
-        for key, entry in entries.items() if isinstance(entries, dict) else ():
-            names = entry.get("name") if isinstance(entry, dict) else None
-            names = names if isinstance(names, dict) else {}
-            out.append(TeachTarget(str(key), group, str(names.get("ja") or key), str(names.get("en") or key)))
+    for group, key, entry in guide_places(site):
+        names = entry.get("name") if isinstance(entry, dict) else None
+        names = names if isinstance(names, dict) else {}
+        out.append(TeachTarget(key, group, str(names.get("ja") or key), str(names.get("en") or key)))
     for other in (HANDOFF, CLARIFY):
         out.append(TeachTarget(other, "other", T["ja"][f"teach_{other}"], T["en"][f"teach_{other}"]))
     return out

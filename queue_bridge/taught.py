@@ -20,15 +20,23 @@ from queue_bridge.staff_store import TaughtExample
 HANDOFF, CLARIFY = "handoff", "clarify"
 
 
-def intent_ids(site: SiteConfig) -> list[str]:
-    """What a visitor may have meant, in the site file's order: its `guide:` procedures and
-    facilities, then a hand-off and a clarifying question."""
+def guide_places(site: SiteConfig) -> list[tuple[str, str, object]]:
+    """The site's `guide:` procedures, then its facilities, in the site file's order, as (group,
+    id, entry). The bridge does not validate the guide (the robot does): a group that is not a
+    mapping has no places."""
     guide = site.guide or {}
-    ids: list[str] = []
+    places: list[tuple[str, str, object]] = []
     for group in ("procedures", "facilities"):
         entries = guide.get(group)
-        ids += [str(key) for key in entries] if isinstance(entries, dict) else []
-    return [*ids, HANDOFF, CLARIFY]
+        places += (
+            [(group, str(key), entry) for key, entry in entries.items()] if isinstance(entries, dict) else []
+        )
+    return places
+
+
+def intent_ids(site: SiteConfig) -> list[str]:
+    """What a visitor may have meant: the site's places, then a hand-off and a clarifying question."""
+    return [*(key for _group, key, _entry in guide_places(site)), HANDOFF, CLARIFY]
 
 
 def taught_table(
