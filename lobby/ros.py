@@ -11,12 +11,19 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
+# How often spinning looks whether a signal has shut ROS down. rclpy's signal handler shuts the
+# context down, but its wake-up of the waiting executor is sometimes lost: a plain rclpy.spin()
+# then waits forever (2 of 15 SIGTERMs to a busy faces node here; it failed CI once).
+SHUTDOWN_POLL_S = 0.5
+
 
 def spin(node: Node) -> None:
     """Spin until shutdown, then destroy the node and the context."""
     try:
-        if rclpy.ok():  # a Ctrl-C while the node was being made has shut ROS down already
-            rclpy.spin(node)
+        executor = rclpy.get_global_executor()
+        executor.add_node(node)
+        while executor.context.ok():  # false already after a Ctrl-C while the node was being made
+            executor.spin_once(timeout_sec=SHUTDOWN_POLL_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception:
