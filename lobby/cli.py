@@ -182,6 +182,7 @@ def _demo_robot(settings: Settings, secret: str, workdir: Path) -> Runner:
         "LOBBY_COMMAND_SECRET": secret,
         "LOBBY_MQTT_HOST": settings.mqtt_host,
         "LOBBY_MQTT_PORT": str(settings.mqtt_port),
+        "LOBBY_ROBOT_EXAMPLES_CACHE": str(workdir / "taught-examples.json"),
         "PYTHONUNBUFFERED": "1",
     }
     if settings.site_file is not None:

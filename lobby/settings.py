@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # environment (LOBBY_COMMAND_SECRET), never in a file in the repository.
     command_secret: SecretStr | None = Field(None, description="HMAC key shared by server and robots")
     robot_id: str = Field("robot1", pattern=r"^[A-Za-z0-9_\-]{1,32}$", description="This robot's id")
+    robot_examples_cache: Path = Field(
+        Path("var/lobby-taught-examples.json"),
+        description="Where a robot keeps the site's taught examples it last learnt, signed as sent",
+    )
     staff_db_path: Path = Field(
         Path("var/lobby-staff.sqlite3"), description="Staff accounts, sessions, audit log"
     )

@@ -415,6 +415,7 @@ class TelemetryNode(Node):
         self.link = RobotLink(
             settings, site, self.robot, self._on_command, self._on_status,
             on_examples=self._on_examples,
+            examples_cache=settings.robot_examples_cache,
             keepalive_s=int(p("keepalive_s", 5).value),
             max_age_s=float(p("command_max_age_s", 60.0).value),
             clock=lambda: datetime.now(UTC),

@@ -11,7 +11,9 @@ within 1.5 × keepalive at worst), that publishes retained state, ~1 Hz telemetr
 (QoS 1), verifies commands through the gate and mirrors every queue's retained status to a callback
 (the ROS node republishes it on /queue/status for the dialogue), and the site's taught examples,
 once `check_examples` found them signed by the server, to another (republished on
-/dialogue/site_examples for the dialogue to learn).
+/dialogue/site_examples for the dialogue to learn). The last examples passed on are kept in a file
+(`read_examples_cache` / `write_examples_cache`), so a robot that restarts knows them before the
+broker answers and still refuses older ones replayed on the broker.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -174,6 +178,27 @@ def check_examples(
     return examples
 
 
+def read_examples_cache(path: Path, site: str, secret: bytes | None) -> SiteExamples | str | None:
+    """The taught examples this robot kept, checked again as when they came (the file may be stale,
+    damaged or from another secret); None when it has kept none."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror}"
+    verdict = check_examples(raw, site, secret)
+    return f"{path}: {verdict}" if isinstance(verdict, str) else verdict
+
+
+def write_examples_cache(path: Path, examples: SiteExamples) -> None:
+    """Keep the examples (signature and all) whole or not at all: written aside, then renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    part.write_text(examples.model_dump_json(), "utf-8")
+    os.replace(part, path)
+
+
 def _raw_id(raw: bytes | str) -> str | None:
     try:
         data = json.loads(raw)
@@ -199,6 +224,7 @@ class RobotLink:
         on_refused: Callable[[RobotEvent], None] | None = None,
         on_examples: Callable[[SiteExamples], None] | None = None,
         *,
+        examples_cache: Path | None = None,
         keepalive_s: int = 5,
         max_age_s: float = 60.0,
         clock: Callable[[], datetime],
@@ -214,6 +240,7 @@ class RobotLink:
         self.gate = CommandGate(robot, secret, max_age_s)
         self.on_command, self.on_status, self.on_refused = on_command, on_status, on_refused
         self.on_examples = on_examples
+        self.examples_cache = examples_cache
         self._examples_at: datetime | None = None  # when the server made the examples last passed on
         self.rejected = 0  # invalid queue status and examples payloads, counted for operators
         self.connected = threading.Event()
@@ -231,6 +258,8 @@ class RobotLink:
         self.client.on_message = self._on_message
 
     def start(self) -> None:
+        if self.on_examples is not None and self.examples_cache is not None:
+            self._kept_examples(self.examples_cache)
         self.client.connect_async(
             self.settings.mqtt_host, self.settings.mqtt_port, keepalive=self.keepalive_s
         )
@@ -336,7 +365,28 @@ class RobotLink:
         if isinstance(examples, str):
             self.rejected += 1
             log.warning("taught examples refused (%d payloads rejected so far): %s", self.rejected, examples)
+        elif examples.updated_at == self._examples_at:  # (re)connecting brings the retained one again
+            log.debug("taught examples of %s already learnt", examples.updated_at.isoformat())
         elif self.on_examples is not None:
-            self._examples_at = examples.updated_at
             log.info("taught examples of %s received", examples.updated_at.isoformat(timespec="seconds"))
-            self.on_examples(examples)
+            self._pass_on(examples)
+            if self.examples_cache is not None:
+                try:
+                    write_examples_cache(self.examples_cache, examples)
+                except OSError as exc:  # learnt all the same; only a restart forgets them
+                    log.error("cannot keep the taught examples in %s: %s", self.examples_cache, exc)
+
+    def _kept_examples(self, path: Path) -> None:
+        kept = read_examples_cache(path, self.site, self.gate.secret)
+        if isinstance(kept, str):
+            log.warning("taught examples kept on this robot not used: %s", kept)
+        elif kept is not None:
+            log.info(
+                "taught examples of %s kept on this robot", kept.updated_at.isoformat(timespec="seconds")
+            )
+            self._pass_on(kept)
+
+    def _pass_on(self, examples: SiteExamples) -> None:
+        assert self.on_examples is not None
+        self._examples_at = examples.updated_at
+        self.on_examples(examples)

@@ -199,7 +199,8 @@ def test_visitor_asks_for_juminhyo_is_escorted_and_staff_see_it_all(
         argv = [sys.executable, "-m", "lobby.cli", "robot", "--sim", "--without", "perception",
                 "--params", str(robot_params(tmp_path)), "--site", str(bridge.site_file),
                 "--mqtt-port", str(mosquitto.port), "--stop-timeout", "15"]  # fmt: skip
-        env = {**ros_env, "LOBBY_COMMAND_SECRET": SECRET, "LOBBY_ROBOT_ID": robot_id}
+        env = {**ros_env, "LOBBY_COMMAND_SECRET": SECRET, "LOBBY_ROBOT_ID": robot_id,
+               "LOBBY_ROBOT_EXAMPLES_CACHE": str(tmp_path / "taught-examples.json")}  # fmt: skip
         robot = subprocess.Popen(argv, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
         dashboard = Dashboard(bridge.url, robot_id)
 

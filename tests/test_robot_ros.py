@@ -64,7 +64,8 @@ class RobotRun:
             argv += ["--without", group]
         if params is not None:
             argv += ["--params", str(params)]
-        child_env = {**env, "LOBBY_COMMAND_SECRET": SECRET, "LOBBY_ROBOT_ID": self.robot}
+        child_env = {**env, "LOBBY_COMMAND_SECRET": SECRET, "LOBBY_ROBOT_ID": self.robot,
+                     "LOBBY_ROBOT_EXAMPLES_CACHE": str(workdir / "taught-examples.json")}  # fmt: skip
         self.proc = subprocess.Popen(
             argv, env=child_env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT
         )

@@ -1,9 +1,10 @@
 """Fleet telemetry core, without a broker: payloads from the behaviour's state, command verification,
-the taught examples' check."""
+the taught examples' check and the file a robot keeps them in."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,15 @@ from lobby.schema import (
     sign_payload,
 )
 from robot.behaviour import BehaviourState, PublishEvent
-from robot.telemetry import CommandGate, check_examples, event_payload, offline_payload, state_payload
+from robot.telemetry import (
+    CommandGate,
+    check_examples,
+    event_payload,
+    offline_payload,
+    read_examples_cache,
+    state_payload,
+    write_examples_cache,
+)
 
 NOW = datetime(2026, 4, 1, 0, 30, tzinfo=UTC)
 SECRET = b"shared-secret"
@@ -158,3 +167,21 @@ def test_signed_taught_examples_for_this_site_are_passed_on_whole() -> None:
     assert len(raw) > 4096  # far more than any event: examples have a limit of their own
     verdict = check_examples(raw, "demo", SECRET)
     assert isinstance(verdict, SiteExamples) and verdict.examples == many
+
+
+def test_kept_taught_examples_are_read_back_only_while_they_still_pass_the_check(tmp_path: Path) -> None:
+    kept = tmp_path / "var" / "taught.json"
+    assert read_examples_cache(kept, "demo", SECRET) is None  # nothing kept yet
+    signed = sign_payload(_taught(), SECRET)
+    write_examples_cache(kept, signed)
+    assert read_examples_cache(kept, "demo", SECRET) == signed
+    assert [p.name for p in kept.parent.iterdir()] == ["taught.json"]  # nothing half-written left
+    for site, secret, why in (
+        ("other", SECRET, "for site 'demo'"),
+        ("demo", b"new", "bad or missing signature"),
+    ):
+        verdict = read_examples_cache(kept, site, secret)
+        assert isinstance(verdict, str) and str(kept) in verdict and why in verdict
+    kept.write_bytes(kept.read_bytes()[:40])  # damaged: refused with a reason, not an exception
+    verdict = read_examples_cache(kept, "demo", SECRET)
+    assert isinstance(verdict, str) and "invalid examples" in verdict
