@@ -839,7 +839,9 @@ def summary(
         # Judged on set 14 only: sets 1–13 are what the matcher was tuned on and the classifier learnt.
         accuracy_figure("intent accuracy, text (set 14 held out)", held_out(text), TARGET_TEXT),
         accuracy_figure("  its wordings no tuning set has", new_wordings(text)),
-        accuracy_figure(f"  trained on (sets 1–{max(TRAINING_SETS)})", [o for o in text if not o.entry.held_out]),
+        accuracy_figure(
+            f"  trained on (sets 1–{max(TRAINING_SETS)})", [o for o in text if not o.entry.held_out]
+        ),
         accuracy_figure("  set 14's hand-offs handed off", held_out(text, "handoff")),
     ]
     if trip:
