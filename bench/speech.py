@@ -179,7 +179,7 @@ def load_entries(path: Path = UTTERANCES, set_no: int = 1) -> list[Entry]:
 
 
 def load_training() -> list[Entry]:
-    """Sets 1–12: what the knowledge base was tuned on and the intent examples are made of."""
+    """The tuning sets: what the knowledge base was tuned on and the intent examples are made of."""
     return [e for n, path in TRAINING_SETS.items() for e in load_entries(path, n)]
 
 

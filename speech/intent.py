@@ -180,9 +180,18 @@ def _at_syllable(start: int, end: int, key: str) -> bool:
     """Whether key[start:end] of a Japanese key begins and ends at syllable boundaries: it starts
     after a vowel or ん (hikoshi is not in the "ashikoshi" of 足腰) and does not end before the ん
     of its last syllable (takai, 他界, is not in the "datakainkan" of だったか印鑑)."""
-    starts = start == 0 or key[start - 1] in "aeioun"
+    starts = start == 0 or key[start - 1] in "aeioun" or _vowel_merged(start, end, key)
     takes_n = end < len(key) and key[end] == "n" and (end + 1 == len(key) or key[end + 1] not in "aeiouy")
     return starts and not takes_n
+
+
+def _vowel_merged(start: int, end: int, key: str) -> bool:
+    """Whether a phrase of some length that begins with a vowel lost it to the syllable before,
+    as keys write a long vowel once: けど落とし物 is "kedotoshimono"."""
+    return end - start >= _MERGED_MIN and key[start] in "aeiou" and key[start - 1] not in "aeioun"
+
+
+_MERGED_MIN = 6  # shorter vowel-first phrases (inkan) would be found inside other words (kinkan)
 
 
 def _said(word: str, heard: Iterable[str], slips: float = 0.4) -> bool:
@@ -346,11 +355,19 @@ _IN_PASSING = re.compile(
     r"|^(o|wa|mo|wamo)?dashite(kimashita|kita|ar|oi|ok)"  # 出してきました, 出してあります
     r"|^(a|e)?(janaku|dewanaku|chigau|chigaimashita)"
     r"|^(o|wa|ga)?[a-z]{0,6}otoshitara"  # 住民票を取ろうとしたら (an attempt, then the trouble)
+    r"|^(o|wa|mo)?[a-z]{0,12}?sumase(ta|mashita)"  # 転出はオンラインで済ませたので
+    r"|^wa(mukode|achirade|sochirade)"  # 転入届は向こうで出すとして (somewhere else)
+    r"|^(sho)?de(daijobu|ii|yoi|yoroshi|kamaimase)"  # 運転免許証で大丈夫 (shown, not asked for)
 )
+# The procedure for which a paper from another counter is needed (年金の手続きで、…戸籍の紙を
+# 持ってきてと言われまして): the paper is the request.
+_FOR_A_PROCEDURE = re.compile(r"^(no)?tetsuzukide")
+_PAPER_NEEDED = re.compile(r"(kami|shorui)(ga|o|wa)?(iru|hitsuyo|mote|mot|dase)")
 # …and one the question is about (婚姻届を出すときに、戸籍謄本は要りますか) is the request, whatever
 # else it names: its key is followed by "when handing it in".
 _TOPIC = re.compile(r"^(o|wa)?(dasu|teshutsusuru|suru)(toki|sai)")
 _FOLLOWING = 24  # letters of the key after a match read for what follows it (the verb, a where-word)
+_QUALIFIER_GAP = 2  # letters between a procedure and the question's words it qualifies (の)
 _NAMED_SCORE = 90.0  # a candidate named beside a question's words: a near miss is no answer
 
 
@@ -363,11 +380,22 @@ def _in_passing_dropped(matches: list[_Match], heard: _Heard) -> list[_Match]:
         verb = _IN_PASSING.match(_following(m, heard))
         if verb:
             spans.append((m.start, m.end + verb.end()))
+        elif _for_a_paper(m, heard.key[m.end :]):
+            spans.append((m.start, m.end))
     passing = {m.target for m in matches if _within(m, spans)}
     kept = [m for m in matches if m.target not in passing]
     return (
         kept if any(m.target != STAFF_ONLY and not m.target.startswith("clarify:") for m in kept) else matches
     )
+
+
+def _for_a_paper(m: _Match, rest: str) -> bool:
+    procedure = _FOR_A_PROCEDURE.match(rest) or (m.text.endswith("手続き") and rest.startswith("de"))
+    return bool(procedure) and _PAPER_NEEDED.search(rest) is not None
+
+
+def _overlap(a: _Match, b: _Match) -> bool:
+    return a.start < b.end and b.start < a.end
 
 
 def _within(m: _Match, spans: list[tuple[int, int]]) -> bool:
@@ -491,6 +519,27 @@ class IntentMatcher:
             # A matter for staff, heard exactly, outranks a question ("離婚届を出したい" is not
             # which 届 to ask about) and the information desk (a complaint about staff is for staff).
             best = next((r[3] for r in ranked if r[2] == STAFF_ONLY and r[3].score == 100), best)
+        if best.target.startswith("clarify:"):
+            # A question's words qualified by a procedure said right before them (展出証明書が
+            # ほしい, a recogniser's 転出証明書): the procedure.
+            qualifiers = [
+                m for m in matches if m.target in self.knowledge.procedures and m.score == 100
+                and 0 <= best.start - m.end <= _QUALIFIER_GAP
+            ]  # fmt: skip
+            best = min(qualifiers, key=lambda m: m.start, default=best)  # 介護保険の, not its 保険
+        if (best.target == STAFF_ONLY or best.target.startswith("clarify:")) and best.score < 100:
+            # A near miss of a matter for staff (相談したい heard as 相談所) or of a question's
+            # words (koushin ni kimashita heard as 越してきました) is not one: what the visitor
+            # said word for word elsewhere goes first (保険料 通知 is still 保険料の通知).
+            near = best
+            best = next(
+                (
+                    r[3]
+                    for r in ranked
+                    if r[2] != near.target and r[3].score == 100 and not _overlap(r[3], near)
+                ),
+                near,
+            )
         if best.target == STAFF_ONLY:
             return Intent(score=best.score, phrase=best.text)
         if best.target.startswith("clarify:"):

@@ -118,6 +118,7 @@ def places_generalised(japanese: str, home: frozenset[str] = frozenset()) -> str
     import pyopenjtalk
 
     japanese = _WARD_TO_WARD.sub("市内で", japanese)  # 北区から南区へ移りました: a move between wards
+    japanese = _LATIN_PLACE.sub(_COUNTRY + r"\1", japanese)  # Canada から引っ越してきた
     words = [(str(n["string"]), _place_kind(n, home)) for n in pyopenjtalk.run_frontend(japanese)]
     following = [w for w, _ in words]
     for i, (word, kind) in enumerate(words):
@@ -129,6 +130,8 @@ def places_generalised(japanese: str, home: frozenset[str] = frozenset()) -> str
             said, direction = "を", "を"
         elif kind and after[2:] and after[0] == "の" and after[2] in _DIRECTIONS:  # 福岡の支店に
             said, direction = "".join(after), after[2]
+        elif kind and i >= 2 and following[i - 1] in "はが" and following[i - 2].endswith("先"):
+            said, direction = "", ""  # 引っ越し先は札幌です → 引っ越し先は市外です
         else:
             continue
         # In the text as written: pyopenjtalk's words have Latin letters made full-width.
@@ -137,6 +140,11 @@ def places_generalised(japanese: str, home: frozenset[str] = frozenset()) -> str
 
 
 _DIRECTIONS = ("から", "に", "へ")
+# A place named in Latin letters in a Japanese sentence: from it (Canada から), or to it when a
+# move follows (London に帰ります). Capitalised, so that "address に" is not one.
+_LATIN_PLACE = re.compile(
+    r"(?<![A-Za-z])[A-Z][a-z]+(?: [A-Z][a-z]+)?\s*(から|(?:に|へ)(?=\s*(?:引っ越|引越|帰|移|行|戻)))"
+)
 
 
 def _place_kind(node: Mapping[str, object], home: frozenset[str]) -> str:

@@ -117,6 +117,10 @@ def test_anything_else_is_handed_off(said: str) -> None:
         ("四月から福岡の支店に転勤になります", "四月から市外に転勤になります"),  # one word between
         ("北区から南区へ移りました", "市内で移りました"),  # from one ward to another: within the city
         ("主人の転勤で仙台を離れて", "主人の転勤で市外を離れて"),  # left a place: came from elsewhere
+        ("Canada から引っ越してきました", "海外から引っ越してきました"),  # in Latin letters
+        ("London に帰ります", "海外に帰ります"),
+        ("address に登録", "address に登録"),  # not capitalised: a word, not a place
+        ("引っ越し先は札幌です", "引っ越し先は市外です"),  # where the move goes
     ],
 )
 def test_places_a_visitor_comes_from_or_goes_to_read_as_elsewhere(said: str, read: str) -> None:
@@ -270,6 +274,12 @@ def test_a_list_or_a_sure_request_is_not_taken_for_alternatives() -> None:
         ("コンビニで住民票を取ろうとしたらうまくいかなくて、こちらでも取れますか", "resident_certificate"),
         ("住民票ができるのを待っている間に、トイレに行っておきたいのですが", "restroom"),
         ("転入届は出してきましたので、次は国保の手続きをお願いします", "health_insurance"),
+        ("転出はオンラインで済ませたので、こちらへの転入をお願いします", "moving_in"),
+        ("転入届は向こうで出すとして、こっちでは何をすれば。引っ越し先は札幌です", "moving_out"),
+        ("本人確認は運転免許証で大丈夫でしょうか。住民票を二通取りたいんです。", "resident_certificate"),
+        # A paper needed for a procedure at another counter is the request; a paper brought is not.
+        ("年金の手続きで、夫婦だと証明できる戸籍の紙を持ってきてと言われまして", "family_register"),
+        ("夫の転勤で千葉から来ました。前の役所でもらった紙は持ってきてます", "moving_in"),
         # In English the where-word comes first.
         ("While I wait for my residence certificate, could you tell me where the toilets are?", "restroom"),
     ],
@@ -286,6 +296,29 @@ def test_a_phrase_heard_letter_for_letter_must_be_a_whole_word_or_syllable() -> 
     assert not MATCHER.match("ひどい対応でした、一言言わせてほしいんだけど").procedure  # ほしいんだ ≠ 死んだ
     assert MATCHER.match("I lost my card, the city card").candidates  # "my card" is not "my car"
     assert MATCHER.match("年金のことってどこで聞けばいい？").procedure == "pension"  # not a person to ask
+
+
+def test_a_near_miss_of_a_matter_for_staff_or_a_question_gives_way_to_words_said_exactly() -> None:
+    said = "将来もらう年金の保険料を、しばらく払えそうにないんです。相談したくて。"
+    assert MATCHER.match(said).procedure == "pension"  # 相談したくて is not 相談所, a matter for staff
+    assert MATCHER.match("haha no kaigo nintei no koushin ni kimashita").procedure == "nursing_care"
+    # …unless the exact words are part of the near miss: 保険料 通知 is 保険料の通知, of no kind said.
+    assert set(MATCHER.match("保険料 通知 来た 母 わからない").candidates) >= {
+        "health_insurance",
+        "nursing_care",
+    }
+
+
+def test_a_question_s_words_qualified_by_a_procedure_said_right_before_them_are_that_procedure() -> None:
+    assert MATCHER.match("展出証明書がほしいんですが").procedure == "moving_out"  # 転出 misheard
+    assert MATCHER.match("介護保険の保険料について伺いたいのですが").procedure == "nursing_care"
+    said = "ビザの更新で市役所の書類が要るって入管で言われたんですが…"  # 要るって入管: no 転入 before it
+    assert set(MATCHER.match(said).candidates) == {"resident_certificate", "tax_certificate"}
+
+
+def test_a_phrase_that_begins_with_a_vowel_is_found_after_a_syllable_with_that_vowel() -> None:
+    # けど落とし物 has the key "kedotoshimono": the long vowel is written once.
+    assert MATCHER.match("傘どっかに置いてきたっぽいんだけど、落とし物ってどこ？").handoff
 
 
 def test_a_short_word_heard_in_hiragana_among_kanji_is_another_word() -> None:
