@@ -26,6 +26,7 @@ SETS = [
     "speech_utterances_set12.yaml",
     "speech_utterances_set13.yaml",
     "speech_utterances_set14.yaml",
+    "speech_utterances_set15.yaml",
 ]
 STYLES = {
     "polite", "casual", "kana", "romaji", "asr_error", "english_plain", "english_polite",
