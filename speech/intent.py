@@ -394,6 +394,24 @@ def _for_a_paper(m: _Match, rest: str) -> bool:
     return bool(procedure) and _PAPER_NEEDED.search(rest) is not None
 
 
+def _qualified(ask: _Match, matches: list[_Match], procedures: Iterable[str]) -> _Match:
+    """A question's words qualified by a procedure said right before them (展出証明書がほしい, a
+    recogniser's 転出証明書) are that procedure; the longest such (介護保険の, not its 保険)."""
+    qualifiers = [
+        m for m in matches
+        if m.target in procedures and m.score == 100 and 0 <= ask.start - m.end <= _QUALIFIER_GAP
+    ]  # fmt: skip
+    return min(qualifiers, key=lambda m: m.start, default=ask)
+
+
+def _exact_beside(near: _Match, ranked: list[tuple[float, float, str, _Match]]) -> _Match:
+    """A near miss of a matter for staff (相談したい heard as 相談所) or of a question's words
+    (koushin ni kimashita heard as 越してきました) is not one: what was said word for word
+    elsewhere goes first. Words inside the near miss do not (保険料 通知 is still 保険料の通知)."""
+    exact = (r[3] for r in ranked if r[2] != near.target and r[3].score == 100 and not _overlap(r[3], near))
+    return next(exact, near)
+
+
 def _overlap(a: _Match, b: _Match) -> bool:
     return a.start < b.end and b.start < a.end
 
@@ -520,26 +538,9 @@ class IntentMatcher:
             # which 届 to ask about) and the information desk (a complaint about staff is for staff).
             best = next((r[3] for r in ranked if r[2] == STAFF_ONLY and r[3].score == 100), best)
         if best.target.startswith("clarify:"):
-            # A question's words qualified by a procedure said right before them (展出証明書が
-            # ほしい, a recogniser's 転出証明書): the procedure.
-            qualifiers = [
-                m for m in matches if m.target in self.knowledge.procedures and m.score == 100
-                and 0 <= best.start - m.end <= _QUALIFIER_GAP
-            ]  # fmt: skip
-            best = min(qualifiers, key=lambda m: m.start, default=best)  # 介護保険の, not its 保険
+            best = _qualified(best, matches, self.knowledge.procedures)
         if (best.target == STAFF_ONLY or best.target.startswith("clarify:")) and best.score < 100:
-            # A near miss of a matter for staff (相談したい heard as 相談所) or of a question's
-            # words (koushin ni kimashita heard as 越してきました) is not one: what the visitor
-            # said word for word elsewhere goes first (保険料 通知 is still 保険料の通知).
-            near = best
-            best = next(
-                (
-                    r[3]
-                    for r in ranked
-                    if r[2] != near.target and r[3].score == 100 and not _overlap(r[3], near)
-                ),
-                near,
-            )
+            best = _exact_beside(best, ranked)
         if best.target == STAFF_ONLY:
             return Intent(score=best.score, phrase=best.text)
         if best.target.startswith("clarify:"):

@@ -130,7 +130,7 @@ def places_generalised(japanese: str, home: frozenset[str] = frozenset()) -> str
             said, direction = "を", "を"
         elif kind and after[2:] and after[0] == "の" and after[2] in _DIRECTIONS:  # 福岡の支店に
             said, direction = "".join(after), after[2]
-        elif kind and i >= 2 and following[i - 1] in "はが" and following[i - 2].endswith("先"):
+        elif kind and i >= 2 and following[i - 1] in ("は", "が") and following[i - 2].endswith("先"):
             said, direction = "", ""  # 引っ越し先は札幌です → 引っ越し先は市外です
         else:
             continue
