@@ -358,6 +358,7 @@ _IN_PASSING = re.compile(
     r"|^(o|wa|mo)?[a-z]{0,12}?sumase(ta|mashita)"  # 転出はオンラインで済ませたので
     r"|^wa(mukode|achirade|sochirade)"  # 転入届は向こうで出すとして (somewhere else)
     r"|^(sho)?de(daijobu|ii|yoi|yoroshi|kamaimase)"  # 運転免許証で大丈夫 (shown, not asked for)
+    r"|^bak?a(ri)?(de|nanode|nande)"  # 越してきたばっかで (just done)
 )
 # The procedure for which a paper from another counter is needed (年金の手続きで、…戸籍の紙を
 # 持ってきてと言われまして): the paper is the request.
@@ -422,10 +423,10 @@ def _within(m: _Match, spans: list[tuple[int, int]]) -> bool:
 
 # Two procedures said as alternatives the visitor cannot choose between (戸籍か住民票かわからなくて,
 # "proof of income or address, I don't know which"): ask between them.
-# Each か ends an alternative (not とか, which lists; not the か of わからない); an alternative may
+# Each か ends an alternative (not とか, which lists; not the か of わからない or 何から); an alternative may
 # be English words (印鑑証明かincome certificateか).
 _EITHER_JA = re.compile(
-    r"(?<!と)か[、,\s]*(?:[^\s、,。]|(?<=[a-z])\s(?=[a-z]))+?(?<!と)か(?=[、,\s。]|どっち|どちら|わから|分から|忘れ|聞いて|知ら)"
+    r"(?<![と何])か[、,\s]*(?:[^\s、,。]|(?<=[a-z])\s(?=[a-z]))+?(?<!と)か(?=[、,\s。]|どっち|どちら|わから|分から|忘れ|聞いて|知ら)"
     r"|だっけ[、,\s]*[^\s、,。]+?だっけ"  # 住民票だっけ戸籍だっけ
     r"|と[^\s、,。]+?[、,\s]*(?=どっち|どちら)"  # 住民票と戸籍謄本、どっちが要るのか
 )
