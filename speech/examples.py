@@ -89,7 +89,7 @@ def _sound(forms: str) -> str:
 
 
 class ExampleClassifier:
-    """Fitted from the examples at start-up, and again when staff teach: ~8 s for the 7,243 shipped
+    """Fitted from the examples at start-up, and again when staff teach: ~8 s for the 7,764 shipped
     on these 2 cores (much of it reading them phonetically; newton-cg fits this convex problem 2.5×
     faster than the default lbfgs)."""
 

@@ -27,6 +27,7 @@ SETS = [
     "speech_utterances_set13.yaml",
     "speech_utterances_set14.yaml",
     "speech_utterances_set15.yaml",
+    "speech_utterances_set16.yaml",
 ]
 STYLES = {
     "polite", "casual", "kana", "romaji", "asr_error", "english_plain", "english_polite",
