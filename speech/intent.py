@@ -52,6 +52,9 @@ _HIRAGANA = re.compile(r"[\u3041-\u309fー]+")
 EDIT_COST = 3
 SHORT_KEY = 6  # letters: a phrase this short heard in other characters is likely another word
 STAFF_ONLY = "staff_only"  # target of the knowledge base's staff_only phrases: a hand-off
+# Words every visitor says that are one letter from a phrase: heard whole, they are not a near miss of
+# it (窓口, "madoguchi", is not 出口, "deguchi").
+_LOBBY_WORDS = tuple(phonetic_key(w) for w in ("窓口",))
 _FACILITIES = frozenset(FACILITY_IDS)
 
 
@@ -344,7 +347,15 @@ def _ranked(matches: list[_Match]) -> list[tuple[float, float, str, _Match]]:
 
 def _found(heard: _Heard, phrases: Iterable[_Phrase]) -> list[_Match]:
     found = (_match(p, heard) for p in phrases) if heard.key else ()
-    return [m for m in found if m is not None]
+    words = [(at, at + len(w), w) for w in _LOBBY_WORDS for at in _occurrences(w, heard.key)]
+    return [m for m in found if m is not None and not _in_lobby_word(m, words)]
+
+
+def _in_lobby_word(m: _Match, words: list[tuple[int, int, str]]) -> bool:
+    """Whether a near miss overlaps a lobby word heard whole that its phrase does not contain."""
+    return m.score < 100 and any(
+        m.start < end and start < m.end and word not in phonetic_key(m.text) for start, end, word in words
+    )
 
 
 # A procedure already done, still to come or under way (転入届はもう出したんですが…, 住民票を取る
@@ -429,6 +440,7 @@ _EITHER_JA = re.compile(
     r"(?<![と何])か[、,\s]*(?:[^\s、,。]|(?<=[a-z])\s(?=[a-z]))+?(?<!と)か(?=[、,\s。]|どっち|どちら|わから|分から|忘れ|聞いて|知ら)"
     r"|だっけ[、,\s]*[^\s、,。]+?だっけ"  # 住民票だっけ戸籍だっけ
     r"|と[^\s、,。]+?[、,\s]*(?=どっち|どちら)"  # 住民票と戸籍謄本、どっちが要るのか
+    r"|(?<![と何])か[、,\s]*[^\s、,。]+?[、,\s]*(?=どっち|どちら)"  # 印鑑証明か住民票、どっちか
 )
 _EITHER_EN = re.compile(r"\bor\b")
 _UNSURE = re.compile(

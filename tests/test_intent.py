@@ -249,6 +249,7 @@ def test_a_broken_guide_section_is_reported_by_key() -> None:
         ("所得証明か住民票か、どっち出せばええんやろ", {"tax_certificate", "resident_certificate"}),
         ("印鑑証明かincome certificateか、どっちか忘れちゃって", {"seal_registration", "tax_certificate"}),
         ("印鑑証明なのか住民票なのか、ちゃんと聞いてこなかった", {"seal_registration", "resident_certificate"}),
+        ("印鑑証明か住民票、どっちか持ってこいって言われた", {"seal_registration", "resident_certificate"}),
     ],
 )  # fmt: skip
 def test_two_procedures_said_as_alternatives_ask_between_them(said: str, candidates: set[str]) -> None:
@@ -317,6 +318,13 @@ def test_a_question_s_words_qualified_by_a_procedure_said_right_before_them_are_
     assert MATCHER.match("介護保険の保険料について伺いたいのですが").procedure == "nursing_care"
     said = "ビザの更新で市役所の書類が要るって入管で言われたんですが…"  # 要るって入管: no 転入 before it
     assert set(MATCHER.match(said).candidates) == {"resident_certificate", "tax_certificate"}
+
+
+def test_a_lobby_word_heard_whole_is_not_a_near_miss_of_a_phrase() -> None:
+    said = "子どもが熱を出して病院に行ったら、窓口で医療費を全部払ったんです"
+    assert MATCHER.match(said).destination is None  # 窓口 (madoguchi) is not 出口 (deguchi)
+    assert MATCHER.match("出口はどこですか").destination == "exit"
+    assert MATCHER.match("でぐちどこ").destination == "exit"
 
 
 def test_a_phrase_that_begins_with_a_vowel_is_found_after_a_syllable_with_that_vowel() -> None:
