@@ -139,6 +139,7 @@ def test_places_a_visitor_comes_from_or_goes_to_read_as_elsewhere(said: str, rea
         ("来月引っ越すんですけど", ("moving_out", "moving_within")),  # to where?
         ("保険のことでお聞きしたいんですが", ("health_insurance", "nursing_care", "pension")),
         ("保険の手続きに来たんですが", ("health_insurance", "nursing_care", "pension")),  # which insurance?
+        ("保険の窓口ってどこ？", ("health_insurance", "nursing_care", "pension")),
         ("本籍が載ってる書類ほしいんだけど", ("family_register", "resident_certificate")),
         (
             "Could I get the documents I need for my visa renewal?",
@@ -325,6 +326,7 @@ def test_a_lobby_word_heard_whole_is_not_a_near_miss_of_a_phrase() -> None:
     assert MATCHER.match(said).destination is None  # 窓口 (madoguchi) is not 出口 (deguchi)
     assert MATCHER.match("出口はどこですか").destination == "exit"
     assert MATCHER.match("でぐちどこ").destination == "exit"
+    assert MATCHER.match("転入届の窓口はどこですか").procedure == "moving_in"  # not 保険の窓口, asked which
 
 
 def test_a_phrase_that_begins_with_a_vowel_is_found_after_a_syllable_with_that_vowel() -> None:
