@@ -28,6 +28,7 @@ SETS = [
     "speech_utterances_set14.yaml",
     "speech_utterances_set15.yaml",
     "speech_utterances_set16.yaml",
+    "speech_utterances_set17.yaml",
 ]
 STYLES = {
     "polite", "casual", "kana", "romaji", "asr_error", "english_plain", "english_polite",
