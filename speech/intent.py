@@ -361,15 +361,16 @@ def _in_lobby_word(m: _Match, words: list[tuple[int, int, str]]) -> bool:
 # A procedure already done, still to come or under way (転入届はもう出したんですが…, 住民票を取る
 # 前に…, 住民票を待ってる間に…, 住民票を取ろうとしたら…), or named and taken back (住民票…じゃなくて、
 # 戸籍), is not the request: its key is followed by one of these.
+_TAKEN_BACK = re.compile(r"^(a|e)?(janaku|dewanaku|chigau|chigaimashita)")  # 住民票…じゃなくて
 _IN_PASSING = re.compile(
     r"^(o|wa|mo|wamo)?(dashita|dashimashita|teshutsushita|sumimashita|sunda|owata)(?!i)|^[a-z]{0,20}(maeni|aidani)"
     r"|^(o|wa|mo|wamo)?dashite(kimashita|kita|ar|oi|ok)"  # 出してきました, 出してあります
-    r"|^(a|e)?(janaku|dewanaku|chigau|chigaimashita)"
     r"|^(o|wa|ga)?[a-z]{0,6}otoshitara"  # 住民票を取ろうとしたら (an attempt, then the trouble)
     r"|^(o|wa|mo)?[a-z]{0,12}?sumase(ta|mashita)"  # 転出はオンラインで済ませたので
     r"|^wa(mukode|achirade|sochirade)"  # 転入届は向こうで出すとして (somewhere else)
     r"|^(sho)?de(daijobu|ii|yoi|yoroshi|kamaimase)"  # 運転免許証で大丈夫 (shown, not asked for)
     r"|^bak?a(ri)?(de|nanode|nande)"  # 越してきたばっかで (just done)
+    r"|" + _TAKEN_BACK.pattern
 )
 # The procedure for which a paper from another counter is needed (年金の手続きで、…戸籍の紙を
 # 持ってきてと言われまして): the paper is the request.
@@ -380,25 +381,34 @@ _PAPER_NEEDED = re.compile(r"(kami|shorui)(ga|o|wa)?(iru|hitsuyo|mote|mot|dase)"
 _TOPIC = re.compile(r"^(o|wa)?(dasu|teshutsusuru|suru)(toki|sai)")
 _FOLLOWING = 24  # letters of the key after a match read for what follows it (the verb, a where-word)
 _QUALIFIER_GAP = 2  # letters between a procedure and the question's words it qualifies (の)
-_NAMED_SCORE = 90.0  # a candidate named beside a question's words: a near miss is no answer
+# A candidate named beside a question's words, or as one of two alternatives, is heard at least this
+# well: one slip in a long phrase ("the income certificate" keyed as "thencome…"), not a near miss.
+_NAMED_SCORE = 90.0
 
 
 def _in_passing_dropped(matches: list[_Match], heard: _Heard) -> list[_Match]:
     """The matches less the procedures mentioned in passing (every match of theirs, and the words
     of the verb that says so: 転入届を出したんですが), unless no other place was named (住民票を
-    取ろうとしたら…こちらでも取れますか asks for the 住民票 after all)."""
+    取ろうとしたら…こちらでも取れますか asks for the 住民票 after all). A procedure taken back gives
+    way to a matter for staff said word for word too (婚姻届…じゃなくて、離婚届)."""
     spans: list[tuple[int, int]] = []
+    taken_back = False
     for m in matches:
         verb = _IN_PASSING.match(_following(m, heard))
         if verb:
             spans.append((m.start, m.end + verb.end()))
+            taken_back = taken_back or _TAKEN_BACK.match(_following(m, heard)) is not None
         elif _for_a_paper(m, heard.key[m.end :]):
             spans.append((m.start, m.end))
     passing = {m.target for m in matches if _within(m, spans)}
     kept = [m for m in matches if m.target not in passing]
-    return (
-        kept if any(m.target != STAFF_ONLY and not m.target.startswith("clarify:") for m in kept) else matches
-    )
+    return kept if any(_another_place(m, taken_back) for m in kept) else matches
+
+
+def _another_place(m: _Match, taken_back: bool) -> bool:
+    if m.target == STAFF_ONLY:
+        return taken_back and m.score == 100
+    return not m.target.startswith("clarify:")
 
 
 def _for_a_paper(m: _Match, rest: str) -> bool:
@@ -444,14 +454,15 @@ _EITHER_JA = re.compile(
 )
 _EITHER_EN = re.compile(r"\bor\b")
 _UNSURE = re.compile(
-    r"わから|分から|忘れ|どっち|どちらか|聞いてな|聞いてこな|知らな|だっけ|\bwhich\b|not sure|don't know|forgot|forget"
+    r"わから|分から|忘れ|どっち|どちらか|聞いてな|聞いてこな|知らな|だっけ|はっきり(?:言わ|しな)"
+    r"|\bwhich\b|not sure|don't know|no idea|forgot|forget"
 )
 
 
 def _alternatives(
     ranked: list[tuple[float, float, str, _Match]], heard: _Heard, procedures: Iterable[str]
 ) -> tuple[str, ...]:
-    named = [r[2] for r in ranked if r[2] in procedures and r[3].score == 100]
+    named = [r[2] for r in ranked if r[2] in procedures and r[3].score >= _NAMED_SCORE]
     either = _EITHER_JA if heard.japanese else _EITHER_EN
     if len(named) < 2 or not either.search(heard.surface) or not _UNSURE.search(heard.surface):
         return ()

@@ -251,6 +251,8 @@ def test_a_broken_guide_section_is_reported_by_key() -> None:
         ("印鑑証明かincome certificateか、どっちか忘れちゃって", {"seal_registration", "tax_certificate"}),
         ("印鑑証明なのか住民票なのか、ちゃんと聞いてこなかった", {"seal_registration", "resident_certificate"}),
         ("印鑑証明か住民票、どっちか持ってこいって言われた", {"seal_registration", "resident_certificate"}),
+        ("住民票がいるのか所得証明がいるのか、会社の人がはっきり言わなくて", {"resident_certificate", "tax_certificate"}),
+        ("Is it the income certificate or the residence one I need? Honestly I have no idea.", {"tax_certificate", "resident_certificate"}),
     ],
 )  # fmt: skip
 def test_two_procedures_said_as_alternatives_ask_between_them(said: str, candidates: set[str]) -> None:
@@ -292,6 +294,13 @@ def test_a_list_or_a_sure_request_is_not_taken_for_alternatives() -> None:
 def test_a_procedure_mentioned_in_passing_is_not_the_request(said: str, expected: str) -> None:
     intent = MATCHER.match(said)
     assert expected in (intent.procedure, intent.destination)
+
+
+def test_a_procedure_taken_back_gives_way_to_a_matter_for_staff() -> None:
+    assert MATCHER.match("婚姻届…じゃなくて、離婚届のほう。どこ？").handoff
+    # …but a procedure merely tried is still the request beside a matter for staff (コンビニ).
+    said = "コンビニで住民票を取ろうとしたらうまくいかなくて、こちらでも取れますか"
+    assert MATCHER.match(said).procedure == "resident_certificate"
 
 
 def test_a_phrase_heard_letter_for_letter_must_be_a_whole_word_or_syllable() -> None:
