@@ -394,10 +394,11 @@ def _in_passing_dropped(matches: list[_Match], heard: _Heard) -> list[_Match]:
     spans: list[tuple[int, int]] = []
     taken_back = False
     for m in matches:
-        verb = _IN_PASSING.match(_following(m, heard))
+        following = _following(m, heard)
+        verb = _IN_PASSING.match(following)
         if verb:
             spans.append((m.start, m.end + verb.end()))
-            taken_back = taken_back or _TAKEN_BACK.match(_following(m, heard)) is not None
+            taken_back = taken_back or _TAKEN_BACK.match(following) is not None
         elif _for_a_paper(m, heard.key[m.end :]):
             spans.append((m.start, m.end))
     passing = {m.target for m in matches if _within(m, spans)}
@@ -406,6 +407,8 @@ def _in_passing_dropped(matches: list[_Match], heard: _Heard) -> list[_Match]:
 
 
 def _another_place(m: _Match, taken_back: bool) -> bool:
+    """Whether a match kept names somewhere else to go: a procedure or facility, or, in place of
+    one taken back, a matter for staff heard exactly."""
     if m.target == STAFF_ONLY:
         return taken_back and m.score == 100
     return not m.target.startswith("clarify:")
