@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 _KANA = {
     "キャ": "kya", "キュ": "kyu", "キョ": "kyo", "シャ": "sha", "シュ": "shu", "ショ": "sho",
@@ -119,7 +119,8 @@ def places_generalised(japanese: str, home: frozenset[str] = frozenset()) -> str
 
     japanese = _WARD_TO_WARD.sub("市内で", japanese)  # 北区から南区へ移りました: a move between wards
     japanese = _LATIN_PLACE.sub(_COUNTRY + r"\1", japanese)  # Canada から引っ越してきた
-    words = [(str(n["string"]), _place_kind(n, home)) for n in pyopenjtalk.run_frontend(japanese)]
+    nodes = pyopenjtalk.run_frontend(japanese)
+    words = [(str(n["string"]), _place_kind(n, home)) for n in nodes]
     following = [w for w, _ in words]
     for i, (word, kind) in enumerate(words):
         suffix = following[i + 1] if i + 1 < len(words) and following[i + 1] in _MUNICIPAL_SUFFIXES else ""
@@ -132,6 +133,8 @@ def places_generalised(japanese: str, home: frozenset[str] = frozenset()) -> str
             said, direction = "".join(after), after[2]
         elif kind and i >= 2 and following[i - 1] in ("は", "が") and following[i - 2].endswith("先"):
             said, direction = "", ""  # 引っ越し先は札幌です → 引っ越し先は市外です
+        elif kind and after[:1] and after[0] in _COPULAS and _from_a_time(nodes, i):
+            said, direction = "", "へ"  # 来月から仙台なんです → 来月から市外へなんです (there from then)
         else:
             continue
         # In the text as written: pyopenjtalk's words have Latin letters made full-width.
@@ -140,6 +143,14 @@ def places_generalised(japanese: str, home: frozenset[str] = frozenset()) -> str
 
 
 _DIRECTIONS = ("から", "に", "へ")
+_COPULAS = ("な", "です", "だ")
+
+
+def _from_a_time(nodes: Sequence[Mapping[str, object]], i: int) -> bool:
+    """Whether the word before nodes[i] is から after a time (来月から, 四月から)."""
+    return i >= 2 and nodes[i - 1]["string"] == "から" and nodes[i - 2]["pos_group1"] == "副詞可能"
+
+
 # A place named in Latin letters in a Japanese sentence: from it (Canada から), or to it when a
 # move follows (London に帰ります). Capitalised, so that "address に" is not one.
 _LATIN_PLACE = re.compile(

@@ -121,6 +121,8 @@ def test_anything_else_is_handed_off(said: str) -> None:
         ("London に帰ります", "海外に帰ります"),
         ("address に登録", "address に登録"),  # not capitalised: a word, not a place
         ("引っ越し先は札幌です", "引っ越し先は市外です"),  # where the move goes
+        ("来月から仙台なんです", "来月から市外へなんです"),  # there from a time on: going there
+        ("福岡です", "福岡です"),  # no time said: maybe where the visitor is from
     ],
 )
 def test_places_a_visitor_comes_from_or_goes_to_read_as_elsewhere(said: str, read: str) -> None:
