@@ -6,7 +6,7 @@ usual slips (転居届 → 転届届) along with the wording. Set 18 is never us
 
     .venv/bin/python -m bench.make_examples [--heard /tmp/heard.jsonl]
 
-Recognition takes ~1.5 s per utterance (~140 min for the 5,366 of sets 1–17); `--heard` keeps what was heard in a
+Recognition takes ~0.6 s per utterance (~55 min for the 5,366 of sets 1–17); `--heard` keeps what was heard in a
 file, so that an interrupted run goes on where it stopped. Progress goes to stderr.
 """
 
