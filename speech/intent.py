@@ -346,15 +346,15 @@ def _ranked(matches: list[_Match]) -> list[tuple[float, float, str, _Match]]:
 
 
 def _found(heard: _Heard, phrases: Iterable[_Phrase]) -> list[_Match]:
-    found = (_match(p, heard) for p in phrases) if heard.key else ()
+    found = ((p, _match(p, heard)) for p in phrases) if heard.key else ()
     words = [(at, at + len(w), w) for w in _LOBBY_WORDS for at in _occurrences(w, heard.key)]
-    return [m for m in found if m is not None and not _in_lobby_word(m, words)]
+    return [m for p, m in found if m is not None and not _in_lobby_word(m, p, words)]
 
 
-def _in_lobby_word(m: _Match, words: list[tuple[int, int, str]]) -> bool:
+def _in_lobby_word(m: _Match, p: _Phrase, words: list[tuple[int, int, str]]) -> bool:
     """Whether a near miss overlaps a lobby word heard whole that its phrase does not contain."""
     return m.score < 100 and any(
-        m.start < end and start < m.end and word not in phonetic_key(m.text) for start, end, word in words
+        m.start < end and start < m.end and w not in p.key for start, end, w in words
     )
 
 
