@@ -377,8 +377,9 @@ _IN_PASSING = re.compile(
 _FOR_A_PROCEDURE = re.compile(r"^(no)?tetsuzukide")
 _PAPER_NEEDED = re.compile(r"(kami|shorui)(ga|o|wa)?(iru|hitsuyo|mote|mot|dase)")
 # …and one the question is about (婚姻届を出すときに、戸籍謄本は要りますか) is the request, whatever
-# else it names: its key is followed by "when handing it in".
-_TOPIC = re.compile(r"^(o|wa)?(dasu|teshutsusuru|suru)(toki|sai)")
+# else it names: its key is followed by "when handing it in", or by a verb's ending and "when"
+# (籍を入れ|るときって、戸籍謄本を…).
+_TOPIC = re.compile(r"^(o|wa)?(dasu|teshutsusuru|suru|ru)(toki|sai)")
 _FOLLOWING = 24  # letters of the key after a match read for what follows it (the verb, a where-word)
 _QUALIFIER_GAP = 2  # letters between a procedure and the question's words it qualifies (の)
 # A candidate named beside a question's words, or as one of two alternatives, is heard at least this

@@ -174,6 +174,7 @@ def test_a_matter_for_staff_outranks_a_question_and_a_facility_asked_for_outrank
     assert MATCHER.match(said).destination == "elevator"
     assert MATCHER.match("転入届を出す前にトイレに行きたいんですけど、どこですか").destination == "restroom"
     assert MATCHER.match("転入届を出したいんですけど、窓口どこですか").procedure == "moving_in"  # not 出口
+    assert MATCHER.match("さっきトイレに財布を置き忘れたみたいで、届いてませんか").handoff  # not asked where
 
 
 def test_saying_only_that_one_moved_asks_which_move() -> None:
@@ -277,6 +278,7 @@ def test_a_list_or_a_sure_request_is_not_taken_for_alternatives() -> None:
         ("死亡届を提出したいのですが", "death"),  # 提出したい is the request itself
         ("えーと、住民票を待ってる間にトイレに行きたいんですが", "restroom"),  # under way
         ("婚姻届を出すときに、戸籍謄本は必要でしょうか", "marriage"),  # the procedure asked about
+        ("籍を入れるときって、戸籍謄本を持ってこないといけないんでしょうか", "marriage"),  # said as a verb
         ("住民票…じゃなくて、戸籍のほうをお願いします", "family_register"),  # taken back
         ("コンビニで住民票取ろうとしたら、番号を3回間違えてロックされちゃって", "my_number_card"),  # tried
         ("コンビニで住民票を取ろうとしたらうまくいかなくて、こちらでも取れますか", "resident_certificate"),
@@ -343,6 +345,12 @@ def test_a_lobby_word_heard_whole_is_not_a_near_miss_of_a_phrase() -> None:
 def test_a_phrase_that_begins_with_a_vowel_is_found_after_a_syllable_with_that_vowel() -> None:
     # けど落とし物 has the key "kedotoshimono": the long vowel is written once.
     assert MATCHER.match("傘どっかに置いてきたっぽいんだけど、落とし物ってどこ？").handoff
+
+
+def test_a_city_heard_as_its_homophone_is_no_death() -> None:
+    # Whisper writes 市に as 死に; a death is said with the verb whole (死んだん, が死んで).
+    assert MATCHER.match("犬を飼い始めたので、死に登録しないといけないと聞いたんですが").procedure != "death"
+    assert MATCHER.match("親父が死んでさ、手続きってどこ行きゃいいの").procedure == "death"
 
 
 def test_a_short_word_heard_in_hiragana_among_kanji_is_another_word() -> None:
