@@ -46,7 +46,7 @@ _OPTIONAL_EN = frozenset({
 _INFLECTIONS = ("s", "es", "ed", "d", "ing", "ren")  # go/going, child/children, tax/taxes
 _KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々]")
 _WORD = re.compile(r"[a-z0-9]+")
-_HIRAGANA = re.compile(r"[\u3041-\u309fー]+")
+_KANJI_OR_HIRAGANA = re.compile(r"[\u3041-\u309fー\u3400-\u9fff\uf900-\ufaff々]+")
 # What one misheard letter costs a match, against one letter heard right: a long phrase with a few
 # slips must not outweigh a shorter one heard exactly (国民年近 is 国民年金, not 国民健康保険).
 EDIT_COST = 3
@@ -245,13 +245,14 @@ def _match(p: _Phrase, heard: _Heard) -> _Match | None:
 
 
 def _short_word(p: _Phrase, heard: _Heard) -> bool:
-    """A short word heard in hiragana among kanji: its sound alone is some other word (市内 in
-    「何かしないと」), since a recogniser that writes kanji would have written these. (Katakana is
-    how it writes a word it does not know: リコン届 may still be 離婚届.)"""
+    """A short word heard in hiragana or in other kanji, among kanji: its sound alone is some other
+    word (市内 in 「何かしないと」, 道路 in 「今度六十五歳」), since a recogniser that writes kanji would
+    have written these. (Katakana is how it writes a word it does not know: リコン届 may still be
+    離婚届.)"""
     return (
         len(p.key) <= SHORT_KEY
         and not any(k in heard.surface for k in p.kanji)
-        and any(p.key in phonetic_key(run) for run in _HIRAGANA.findall(heard.surface))
+        and any(p.key in phonetic_key(run) for run in _KANJI_OR_HIRAGANA.findall(heard.surface))
     )
 
 
@@ -458,7 +459,7 @@ _EITHER_JA = re.compile(
 )
 _EITHER_EN = re.compile(r"\bor\b")
 _UNSURE = re.compile(
-    r"わから|分から|忘れ|どっち|どちらか|聞いてな|聞いてこな|知らな|だっけ|はっきり(?:言わ|しな)"
+    r"わから|分から|忘れ|どっち|どちらか|聞いてな|聞いてこな|知らな|だっけ|はっきり(?:言わ|しな)|思い出せ|覚えて(?:い)?(?:な|ませ)|覚えておりませ"
     r"|\bwhich\b|not sure|don't know|no idea|forgot|forget"
 )
 

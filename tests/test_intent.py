@@ -256,6 +256,9 @@ def test_a_broken_guide_section_is_reported_by_key() -> None:
         ("印鑑証明か住民票、どっちか持ってこいって言われた", {"seal_registration", "resident_certificate"}),
         ("住民票がいるのか所得証明がいるのか、会社の人がはっきり言わなくて", {"resident_certificate", "tax_certificate"}),
         ("Is it the income certificate or the residence one I need? Honestly I have no idea.", {"tax_certificate", "resident_certificate"}),
+        ("会社の人に言われたの、戸籍の方だったか住民票の方だったか、思い出せなくて", {"family_register", "resident_certificate"}),
+        ("印鑑証明と住民票、どちらを持ってくるように言われたのか思い出せなくて", {"seal_registration", "resident_certificate"}),
+        ("銀行に出すのが印鑑証明なのか所得の証明なのか、はっきり覚えておりませんで", {"seal_registration", "tax_certificate"}),
     ],
 )  # fmt: skip
 def test_two_procedures_said_as_alternatives_ask_between_them(said: str, candidates: set[str]) -> None:
@@ -359,3 +362,12 @@ def test_a_short_word_heard_in_hiragana_among_kanji_is_another_word() -> None:
     assert MATCHER.match(said).candidates  # asked which move, not sent to the 転居 counter
     assert MATCHER.match("市内で引っ越しました").procedure == "moving_within"
     assert MATCHER.match("リコン届を出したいです").handoff  # katakana: a word the recogniser did not know
+    # The same holds for other kanji: 道路 (a matter for staff) is no word of 今度六十五歳.
+    intent = MATCHER.match("今度六十五歳になるのですが、何か手続きは必要でしょうか")
+    assert set(intent.candidates) == {"pension", "nursing_care"}
+
+
+def test_the_verb_accept_is_no_reception_desk() -> None:
+    # 受け付けていますか asks whether the city hall does it, not where the reception desk is.
+    assert MATCHER.match("パスポートの申請はこちらで受け付けていますか").handoff
+    assert MATCHER.match("受付ってどこ？").destination == "information_desk"
