@@ -31,6 +31,7 @@ SETS = [
     "speech_utterances_set17.yaml",
     "speech_utterances_set18.yaml",
     "speech_utterances_set19.yaml",
+    "speech_utterances_set20.yaml",
 ]
 STYLES = {
     "polite", "casual", "kana", "romaji", "asr_error", "english_plain", "english_polite",
