@@ -278,6 +278,10 @@ def test_a_list_or_a_sure_request_is_not_taken_for_alternatives() -> None:
     [
         ("先日転入届を出したんですが、児童手当の手続きがまだで", "child_allowance"),  # already done
         ("住民票を取る前に、ちょっとトイレに行きたいんですが", "restroom"),  # still to come
+        (
+            "新しくはんこを作ったので、前に役所に登録したのと取り替えたいんです",
+            "seal_registration",
+        ),  # 前に: before now
         ("死亡届を提出したいのですが", "death"),  # 提出したい is the request itself
         ("えーと、住民票を待ってる間にトイレに行きたいんですが", "restroom"),  # under way
         ("婚姻届を出すときに、戸籍謄本は必要でしょうか", "marriage"),  # the procedure asked about
