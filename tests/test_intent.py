@@ -259,6 +259,8 @@ def test_a_broken_guide_section_is_reported_by_key() -> None:
         ("会社の人に言われたの、戸籍の方だったか住民票の方だったか、思い出せなくて", {"family_register", "resident_certificate"}),
         ("印鑑証明と住民票、どちらを持ってくるように言われたのか思い出せなくて", {"seal_registration", "resident_certificate"}),
         ("銀行に出すのが印鑑証明なのか所得の証明なのか、はっきり覚えておりませんで", {"seal_registration", "tax_certificate"}),
+        ("会社に出すの、住民票だったか戸籍謄本だったか聞き忘れちゃった", {"resident_certificate", "family_register"}),
+        ("車の名義変更に要るのって、印鑑証明だったか住民票だったか…", {"seal_registration", "resident_certificate"}),
     ],
 )  # fmt: skip
 def test_two_procedures_said_as_alternatives_ask_between_them(said: str, candidates: set[str]) -> None:
