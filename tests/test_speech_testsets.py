@@ -33,6 +33,7 @@ SETS = [
     "speech_utterances_set19.yaml",
     "speech_utterances_set20.yaml",
     "speech_utterances_set21.yaml",
+    "speech_utterances_set22.yaml",
 ]
 STYLES = {
     "polite", "casual", "kana", "romaji", "asr_error", "english_plain", "english_polite",
