@@ -364,8 +364,8 @@ def _in_lobby_word(m: _Match, p: _Phrase, words: list[tuple[int, int, str]]) -> 
 # 戸籍), is not the request: its key is followed by one of these.
 _TAKEN_BACK = re.compile(r"^(a|e)?(janaku|dewanaku|chigau|chigaimashita)")  # 住民票…じゃなくて
 _IN_PASSING = re.compile(
-    r"^(o|wa|mo|wamo)?(dashita|dashimashita|teshutsushita|sumimashita|sunda|owata)(?!i)|^[a-z]{0,20}(u|no)(maeni|aidani)"
-    # 前に / 間に after a verb's plain form or の (取る前に, 待ってる間に); not 作ったので、前に (before now)
+    r"^(o|wa|mo|wamo)?(dashita|dashimashita|teshutsushita|sumimashita|sunda|owata)(?!i)"
+    r"|^[a-z]{0,20}(u|no)(maeni|aidani)"  # 取る前に, 待ってる間に; not 作ったので、前に (before now)
     r"|^(o|wa|mo|wamo)?dashite(kimashita|kita|ar|oi|ok)"  # 出してきました, 出してあります
     r"|^(o|wa|ga)?[a-z]{0,6}otoshitara"  # 住民票を取ろうとしたら (an attempt, then the trouble)
     r"|^(o|wa|mo)?[a-z]{0,12}?sumase(ta|mashita)"  # 転出はオンラインで済ませたので
