@@ -8,44 +8,27 @@ from typing import Any
 import pytest
 import yaml
 
+from bench.speech import HELD_OUT_PATH, TRAINING_SETS
 from speech.knowledge import load_knowledge
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
-SETS = [
-    "speech_utterances.yaml",
-    "speech_utterances_heldout.yaml",
-    "speech_utterances_set3.yaml",
-    "speech_utterances_set4.yaml",
-    "speech_utterances_offtopic.yaml",
-    "speech_utterances_set6.yaml",
-    "speech_utterances_set7.yaml",
-    "speech_utterances_set8.yaml",
-    "speech_utterances_set9.yaml",
-    "speech_utterances_set10.yaml",
-    "speech_utterances_set11.yaml",
-    "speech_utterances_set12.yaml",
-    "speech_utterances_set13.yaml",
-    "speech_utterances_set14.yaml",
-    "speech_utterances_set15.yaml",
-    "speech_utterances_set16.yaml",
-    "speech_utterances_set17.yaml",
-    "speech_utterances_set18.yaml",
-    "speech_utterances_set19.yaml",
-    "speech_utterances_set20.yaml",
-    "speech_utterances_set21.yaml",
-    "speech_utterances_set22.yaml",
-]
+SETS = [*TRAINING_SETS.values(), HELD_OUT_PATH]  # what bench/speech.py scores
 STYLES = {
     "polite", "casual", "kana", "romaji", "asr_error", "english_plain", "english_polite",
     "english_nonnative", "mixed", "indirect",
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("name", SETS)
-def test_a_test_set_is_well_formed_and_uses_known_ids(name: str) -> None:
+def test_every_test_set_file_is_scored() -> None:
+    assert sorted(BENCH.glob("speech_utterances*.yaml")) == sorted(SETS)
+
+
+@pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
+def test_a_test_set_is_well_formed_and_uses_known_ids(path: Path) -> None:
+    name = path.name
     _, knowledge = load_knowledge()
     procedures, facilities = set(knowledge.procedures), set(knowledge.facilities)
-    entries: list[dict[str, Any]] = yaml.safe_load((BENCH / name).read_text(encoding="utf-8"))["utterances"]
+    entries: list[dict[str, Any]] = yaml.safe_load(path.read_text(encoding="utf-8"))["utterances"]
     assert len(entries) >= (100 if "offtopic" in name else 150)  # the minimum for an intent set
     if "offtopic" in name:
         assert {e["expect"] for e in entries} == {"handoff"}, "off-topic remarks are all hand-offs"
