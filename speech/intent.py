@@ -44,9 +44,10 @@ _OPTIONAL_EN = frozenset({
     "be",
 })  # fmt: skip
 _INFLECTIONS = ("s", "es", "ed", "d", "ing", "ren")  # go/going, child/children, tax/taxes
-_KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々]")
+_KANJI_CHARS = "\u3400-\u9fff\uf900-\ufaff々"
+_KANJI = re.compile(f"[{_KANJI_CHARS}]")
 _WORD = re.compile(r"[a-z0-9]+")
-_KANJI_OR_HIRAGANA = re.compile(r"[\u3041-\u309fー\u3400-\u9fff\uf900-\ufaff々]+")
+_KANJI_OR_HIRAGANA = re.compile(f"[\u3041-\u309fー{_KANJI_CHARS}]+")
 # What one misheard letter costs a match, against one letter heard right: a long phrase with a few
 # slips must not outweigh a shorter one heard exactly (国民年近 is 国民年金, not 国民健康保険).
 EDIT_COST = 3
