@@ -366,13 +366,17 @@ def _in_lobby_word(m: _Match, p: _Phrase, words: list[tuple[int, int, str]]) -> 
 _TAKEN_BACK = re.compile(r"^(a|e)?(janaku|dewanaku|chigau|chigaimashita)")  # 住民票…じゃなくて
 _IN_PASSING = re.compile(
     r"^(o|wa|mo|wamo)?(dashita|dashimashita|teshutsushita|sumimashita|sunda|owata)(?!i)"
-    r"|^[a-z]{0,20}(u|no)(maeni|aidani)"  # 取る前に, 待ってる間に; not 作ったので、前に (before now)
+    # 取る前に, 待ってる間に; not 作ったので、前に (before now), nor a 前に of the next sentence
+    # (海外へ移住する予定です。出国前に…: the key has no 。, but です/ます end a sentence)
+    r"|^(?:(?!desu|masu)[a-z]){0,20}(u|no)(maeni|aidani)"
     r"|^(o|wa|mo|wamo)?dashite(kimashita|kita|ar|oi|ok)"  # 出してきました, 出してあります
     r"|^(o|wa|ga)?[a-z]{0,6}otoshitara"  # 住民票を取ろうとしたら (an attempt, then the trouble)
     r"|^(o|wa|mo)?[a-z]{0,12}?sumase(ta|mashita)"  # 転出はオンラインで済ませたので
     r"|^wa(mukode|achirade|sochirade)"  # 転入届は向こうで出すとして (somewhere else)
     r"|^(sho)?de(daijobu|ii|yoi|yoroshi|kamaimase)"  # 運転免許証で大丈夫 (shown, not asked for)
     r"|^bak?a(ri)?(de|nanode|nande)"  # 越してきたばっかで (just done)
+    # 越してきたので、 (the reason for what follows); not きたんです, きたのですが (what it is about)
+    r"|^[a-z]{0,12}?(te|de)(kitanode|kimashite|kimashitanode)(?!su)"
     r"|" + _TAKEN_BACK.pattern
 )
 # The procedure for which a paper from another counter is needed (年金の手続きで、…戸籍の紙を
@@ -455,7 +459,7 @@ def _within(m: _Match, spans: list[tuple[int, int]]) -> bool:
 # be English words (印鑑証明かincome certificateか).
 _EITHER_JA = re.compile(
     r"(?<![と何])か[、,\s]*(?:[^\s、,。]|(?<=[a-z])\s(?=[a-z]))+?(?<!と)か(?=[、,\s。.…]|$|どっち|どちら|わから|分から|忘れ|聞いて|聞き|知ら)"
-    r"|だっけ[、,\s]*[^\s、,。]+?だっけ"  # 住民票だっけ戸籍だっけ
+    r"|だっけ[、,\s]*[^、,。]+?だっけ"  # 住民票だっけ戸籍だっけ (a recogniser may space its words)
     r"|と[^\s、,。]+?[、,\s]*(?=どっち|どちら)"  # 住民票と戸籍謄本、どっちが要るのか
     r"|(?<![と何])か[、,\s]*[^\s、,。]+?[、,\s]*(?=どっち|どちら)"  # 印鑑証明か住民票、どっちか
 )

@@ -261,6 +261,7 @@ def test_a_broken_guide_section_is_reported_by_key() -> None:
         ("銀行に出すのが印鑑証明なのか所得の証明なのか、はっきり覚えておりませんで", {"seal_registration", "tax_certificate"}),
         ("会社に出すの、住民票だったか戸籍謄本だったか聞き忘れちゃった", {"resident_certificate", "family_register"}),
         ("車の名義変更に要るのって、印鑑証明だったか住民票だったか…", {"seal_registration", "resident_certificate"}),
+        ("住民票 だっけ 戸籍 謄本 だっけ", {"resident_certificate", "family_register"}),  # spaced by the recogniser
     ],
 )  # fmt: skip
 def test_two_procedures_said_as_alternatives_ask_between_them(said: str, candidates: set[str]) -> None:
@@ -295,6 +296,10 @@ def test_a_list_or_a_sure_request_is_not_taken_for_alternatives() -> None:
         ("転入届は出してきましたので、次は国保の手続きをお願いします", "health_insurance"),
         ("転出はオンラインで済ませたので、こちらへの転入をお願いします", "moving_in"),
         ("こっちに越してきたばっかで、新しく実印を登録したいんだよね", "seal_registration"),  # just done
+        ("隣の町から越してきたので、子どもの医療費の助成を受けたいんです", "child_allowance"),  # the reason
+        ("転出証明書をもらってきたんですけど、どこに出せば", "moving_in"),  # what it is about, not a reason
+        # The 前に belongs to the next sentence: the move abroad is still the request.
+        ("来月オーストラリアに移住するつもりです。出国前に役所の手続きを済ませたいのですが", "moving_out"),
         ("転入届は向こうで出すとして、こっちでは何をすれば。引っ越し先は札幌です", "moving_out"),
         ("本人確認は運転免許証で大丈夫でしょうか。住民票を二通取りたいんです。", "resident_certificate"),
         # A paper needed for a procedure at another counter is the request; a paper brought is not.
