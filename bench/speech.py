@@ -534,11 +534,12 @@ class Endpointed:
     speech_end_s: float
 
 
-def endpoint(question: Audio) -> Endpointed:
-    """The padded stream fed frame by frame, as the listener does."""
+def endpoint(question: Audio, ep: Endpointer | None = None) -> Endpointed:
+    """The padded stream fed frame by frame, as the listener does (with the listener's endpointer
+    unless another is given)."""
     stream = concat([Audio.silence(PAD_BEFORE_S), question, Audio.silence(PAD_AFTER_S)])
     frames = as_frames(stream)
-    ep = Endpointer()
+    ep = ep or Endpointer()
     found, pauses = [], []
     t0 = time.perf_counter()
     for f in frames:
