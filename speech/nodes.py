@@ -56,7 +56,8 @@ from speech.examples import (
     examples_of,
     fit_with_site,
 )
-from speech.vad import Endpointer, Utterance
+from speech.models import ModelError
+from speech.vad import END_SILENCE_MS, Endpointer, Utterance
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +85,15 @@ class ListenerNode(Node):
         backend = str(self.declare_parameter("backend", "whisper").value)
         lang = str(self.declare_parameter("lang", "auto").value)
         self.lang = None if lang == "auto" else lang
+        # The silence that ends a turn: 600 ms keeps Japanese sentences whole; shorter answers sooner
+        # but cuts more visitors off at a pause (bench/end_silence.py). Checked before the model loads.
+        wait_ms = int(self.declare_parameter("end_silence_ms", END_SILENCE_MS).value)
+        self.endpointer = Endpointer(end_silence_ms=wait_ms)
         from speech.asr import make_recognizer  # the model loads here, before any audio arrives
 
         self.backend = backend
         self.recognizer = make_recognizer(backend)
-        self.endpointer = Endpointer()
-        # Recognition starts at a 240 ms pause; the 600 ms endpoint then usually finds it done.
+        # Recognition starts at a 240 ms pause; the endpoint then usually finds it done.
         self.early: EarlyRecognizer[Transcript] = EarlyRecognizer(
             lambda audio, hook: self.recognizer.transcribe(audio, self.lang, on_language=hook)
         )
@@ -117,7 +121,9 @@ class ListenerNode(Node):
         self.endpointer.mute(bool(msg.data))  # never transcribe the robot's own voice
 
     def destroy_node(self) -> None:
-        self.early.close()
+        early: EarlyRecognizer[Transcript] | None = getattr(self, "early", None)
+        if early is not None:  # None when the node stopped before it was built (a bad setting, no model)
+            early.close()
         super().destroy_node()
 
     def _listen(self) -> None:
@@ -379,7 +385,8 @@ NODES = {"listener": ListenerNode, "dialogue": DialogueNode, "speaker": SpeakerN
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m speech.nodes NAME [--ros-args ...]`."""
-    return run_node("speech.nodes", NODES, argv)
+    # A missing model, a bad setting or site file: one line, exit 1.
+    return run_node("speech.nodes", NODES, argv, startup_errors=(ModelError, ValueError))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ English (piper) and Korean (espeak-ng) stayed whole from 360 ms up, in every mod
 The endpoint then comes ~0.64 s after the speech ends, above the issue's 0.5 s "end of utterance →
 first audio" target: meeting it this way (420 ms) would cut 3–6 of the 10 Japanese sentences at their
 commas, which costs the visitor far more than 0.15 s. Pass end_silence_ms=360 where speech is known to
-pause briefly (an English-only kiosk: endpoint after ~0.41 s).
+pause briefly (an English-only kiosk: endpoint after ~0.41 s). On 200 Japanese questions of the test
+sets (bench/end_silence.py), 480 ms, the longest wait under 0.5 s, cuts 9 % of them at a pause, 600 ms
+one in 200; the listener node takes the wait as its `end_silence_ms` setting.
 
 Recognition need not wait for that decision. After `speculate_ms` of silence (240 ms: past the
 120 ms trail kept after the last speech, well inside any pause that ends an utterance) the endpointer
@@ -42,6 +44,9 @@ import webrtcvad
 from speech.audio import SAMPLE_RATE, Audio, frame_bytes, reframe
 
 END_SILENCE_MS = 600
+# A site may choose another wait (the listener's `end_silence_ms`); bench/end_silence.py measures what
+# each costs. Below 150 ms every pause between words ends a turn; above 3 s a visitor waits for nothing.
+END_SILENCE_RANGE_MS = (150, 3000)
 SPECULATE_MS = 240
 START_MS = 150
 PREROLL_MS = 300
@@ -79,6 +84,12 @@ class Endpointer:
         if rate not in (8000, 16000, 32000, 48000) or frame_ms not in (10, 20, 30):
             raise ValueError(
                 f"webrtcvad needs 10/20/30 ms frames at 8/16/32/48 kHz, not {frame_ms} ms at {rate} Hz"
+            )
+        low, high = END_SILENCE_RANGE_MS
+        if not low <= end_silence_ms <= high:
+            raise ValueError(
+                f"end_silence_ms must be {low}-{high} ms, not {end_silence_ms}: it is the silence that ends"
+                f" a visitor's turn ({END_SILENCE_MS} keeps Japanese sentences whole; bench/end_silence.py)"
             )
         self.rate, self.frame_ms = rate, frame_ms
         self.frame_size = frame_bytes(frame_ms, rate)

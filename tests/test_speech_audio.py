@@ -334,3 +334,24 @@ def test_endpointer_rejects_bad_frames_and_settings() -> None:
         Endpointer().feed(b"\0" * 100)
     with pytest.raises(ValueError, match="webrtcvad"):
         Endpointer(frame_ms=25)
+    for wait_ms in (0, 100, 5000):
+        with pytest.raises(ValueError, match=f"end_silence_ms must be 150-3000 ms, not {wait_ms}"):
+            Endpointer(end_silence_ms=wait_ms)
+
+
+def test_a_shorter_wait_decides_sooner_and_cuts_at_a_long_pause(ja_speech: Audio) -> None:
+    """The trade-off a site chooses with `end_silence_ms`: a 0.55 s pause inside one turn (as Open
+    JTalk makes at a 、) is a pause to the default wait and the end of the turn to a 360 ms one."""
+    start, end = _speech_span(ja_speech)
+    voiced = Audio(
+        ja_speech.samples[round(start * ja_speech.rate) : round(end * ja_speech.rate)], ja_speech.rate
+    )
+    stream = _with_noise(
+        concat([Audio.silence(0.5), voiced, Audio.silence(0.55), voiced, Audio.silence(1.0)])
+    )
+    whole = segment(stream)
+    short = segment(stream, Endpointer(end_silence_ms=360))
+    assert len(whole) == 1 and len(short) == 2
+    assert short[0].detected_at_s == pytest.approx(short[0].ended_at_s + 0.36)
+    assert short[-1].detected_at_s is not None and whole[0].detected_at_s is not None
+    assert short[-1].detected_at_s < whole[0].detected_at_s

@@ -25,6 +25,20 @@ def question_wav(path: Path, text: str) -> Path:
     return path
 
 
+def test_a_listener_given_a_wait_out_of_range_says_so_in_one_line_and_stops(
+    ros_env: dict[str, str], tmp_path: Path
+) -> None:
+    log = tmp_path / "listener.log"
+    listener = start_node(ros_env, "speech.nodes", "listener", "end_silence_ms:=50", log=log)
+    try:
+        assert listener.wait(timeout=60) == 1
+    finally:
+        stop(listener)
+    lines = log.read_text(errors="replace").strip().splitlines()
+    assert lines == ["speech.nodes: error: end_silence_ms must be 150-3000 ms, not 50: it is the silence that "
+                     "ends a visitor's turn (600 keeps Japanese sentences whole; bench/end_silence.py)"]  # fmt: skip
+
+
 def test_a_spoken_question_is_answered_on_speech_say_with_the_live_wait(
     ros_env: dict[str, str], tmp_path: Path
 ) -> None:
