@@ -35,14 +35,12 @@ from bench.speech import (
     Entry,
     Models,
     endpoint,
-    got_of,
-    is_right,
+    heard_outcome,
     load_training,
     spread,
 )
 from speech.asr import WhisperRecognizer
 from speech.audio import Audio
-from speech.dialogue import Dialogue
 from speech.knowledge import Knowledge, load_knowledge
 from speech.tts import EspeakVoice, OpenJTalkVoice, PiperVoice
 from speech.vad import END_SILENCE_MS, Endpointer
@@ -58,26 +56,23 @@ class Heard:
     wait_ms: int
     parts: int  # utterances the endpointer made of it: more than one is a visitor cut off
     first_audio_s: float  # from the endpointer's end of the first part to its decision
-    from_speech_end_s: float  # from the last loud sample of the part answered to the decision
+    from_speech_end_s: float  # from the question's last loud sample to the decision (whole ones only)
     right: bool  # what the robot answers (the first part's) is what the visitor wanted
 
 
 class Listener:
-    """Whisper and the dialogue over audio, each distinct audio recognized once."""
+    """Whisper and the dialogue over audio (bench.speech's round trip), each distinct audio once."""
 
     def __init__(self, knowledge: Knowledge) -> None:
         self.whisper = WhisperRecognizer()
         self.knowledge = knowledge
-        self._got: dict[bytes, tuple[bool, str]] = {}
+        self._right: dict[bytes, bool] = {}
 
     def right(self, entry: Entry, audio: Audio) -> bool:
         key = hashlib.sha256(audio.samples.tobytes()).digest()
-        if key not in self._got:
-            heard = self.whisper.transcribe(audio)
-            lang = heard.lang if heard.lang in ("ja", "en") else None
-            reply = Dialogue(self.knowledge).respond(heard.text, lang, {}, heard.alternatives)
-            self._got[key] = (bool(heard.text) and is_right(entry, reply), got_of(reply))
-        return self._got[key][0]
+        if key not in self._right:
+            self._right[key] = heard_outcome(self.whisper, self.knowledge, entry, audio).right
+        return self._right[key]
 
 
 def voices() -> Models:

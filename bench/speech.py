@@ -725,8 +725,12 @@ def text_outcomes(knowledge: Knowledge, entries: Sequence[Entry]) -> list[Outcom
 
 def roundtrip_one(models: Models, knowledge: Knowledge, e: Entry) -> Outcome:
     """Japanese by Open JTalk, English by piper, 16 kHz, Whisper detecting the language."""
-    audio = models.say(e.text, e.lang)
-    heard, seconds = timed(lambda: models.whisper.transcribe(audio))
+    return heard_outcome(models.whisper, knowledge, e, models.say(e.text, e.lang))
+
+
+def heard_outcome(whisper: WhisperRecognizer, knowledge: Knowledge, e: Entry, audio: Audio) -> Outcome:
+    """What the dialogue makes of `audio` as Whisper hears it, against what `e` wanted."""
+    heard, seconds = timed(lambda: whisper.transcribe(audio))
     if not heard.text:
         return Outcome(e, False, "(nothing heard)", heard, seconds)
     lang = heard.lang if heard.lang in ("ja", "en") else None
